@@ -1,0 +1,124 @@
+// One step of an actor: drain inputs into the core, poll its own sources, run due timers,
+// publish outputs. Shared verbatim by the threaded worker shell (base/worker.ts) and the inline
+// wiring (base/inline.ts): the two modes differ only by the worker boundary.
+
+import { ActorContext, ActorCore, Counters } from './actor';
+import { RingReader, RingWriter, RingDescriptor, RecordHandler } from './ring';
+import type { Clock, Random } from './clock';
+import type { RoleAssignment } from './types';
+import { loadFactory } from './registry';
+
+export interface RunnerEnv {
+  clock: Clock;
+  random: Random;
+  inline: boolean;
+  onEvent(event: string, data?: unknown): void;
+  onCounter?(name: string, slot: number): void;
+}
+
+/** Records taken from one input per step, so one busy input cannot starve the others. */
+export const STEP_BATCH = 256;
+
+export class ActorRunner {
+  readonly core: ActorCore;
+  readonly ctx: ActorContext;
+  readonly counters: Counters;
+  /** `blocked`: the core refused this input's next record in the last step (back-pressure);
+   *  hasPending() ignores it so the actor sleeps until an output drains (the consumer's release
+   *  rings our bell) instead of spinning. */
+  private inputs: Array<{ port: string; reader: RingReader; handler: RecordHandler; blocked: boolean }> = [];
+  private outputs = new Map<string, RingWriter>();
+
+  constructor(readonly role: RoleAssignment, readonly env: RunnerEnv) {
+    this.counters = new Counters(role.block, role.counterSlots, env.onCounter);
+    this.setPorts(role.inputs, role.outputs);
+    const self = this;
+    this.ctx = {
+      name: role.name,
+      incarnation: role.incarnation,
+      inline: env.inline,
+      now: () => env.clock.now(),
+      random: () => env.random.next(),
+      randomU32: () => env.random.u32(),
+      counters: this.counters,
+      out: (port) => self.outputs.get(port),
+      outPorts: () => [...self.outputs.keys()],
+      shared: role.shared,
+      emit: (event, data) => env.onEvent(event, data),
+    };
+    this.core = loadFactory(role.kind)(this.ctx, role.config);
+  }
+
+  private setPorts(inputs: Record<string, RingDescriptor>, outputs: Record<string, RingDescriptor>): void {
+    const prevIn = new Map(this.inputs.map((i) => [i.port, i]));
+    this.inputs = Object.entries(inputs).map(([port, desc]) => {
+      const old = prevIn.get(port);
+      if (old && old.reader.desc.buffer === desc.buffer) return old;
+      return {
+        port,
+        reader: new RingReader(desc),
+        handler: (b: Uint8Array, o: number, l: number) => this.core.onRecord(port, b, o, l),
+        blocked: false,
+      };
+    });
+    const next = new Map<string, RingWriter>();
+    for (const [port, desc] of Object.entries(outputs)) {
+      const old = this.outputs.get(port);
+      if (old && old.desc.buffer === desc.buffer) next.set(port, old);
+      else {
+        old?.publish();
+        next.set(port, new RingWriter(desc));
+      }
+    }
+    for (const [port, w] of this.outputs) if (!next.has(port)) w.publish();
+    this.outputs = next;
+  }
+
+  rewire(inputs: Record<string, RingDescriptor>, outputs: Record<string, RingDescriptor>): void {
+    this.setPorts(inputs, outputs);
+    this.core.onRewire?.();
+  }
+
+  /** One batch of work. Returns true if anything was done. */
+  step(): boolean {
+    let worked = false;
+    for (let i = 0; i < this.inputs.length; i++) {
+      const inp = this.inputs[i];
+      if (inp.reader.drain(inp.handler, STEP_BATCH) > 0) {
+        worked = true;
+        inp.blocked = false;
+      } else inp.blocked = inp.reader.hasData();
+    }
+    if (this.core.poll && this.core.poll()) worked = true;
+    if (this.core.nextDeadline && this.core.nextDeadline() <= this.env.clock.now()) {
+      this.core.onTimer?.();
+      worked = true;
+    }
+    for (const w of this.outputs.values()) w.publish();
+    return worked;
+  }
+
+  /** True when a step would find work: input waiting or a timer due. */
+  hasPending(): boolean {
+    for (let i = 0; i < this.inputs.length; i++) {
+      const inp = this.inputs[i];
+      if (!inp.blocked && inp.reader.hasData()) return true;
+    }
+    return this.msUntilDeadline() <= 0;
+  }
+
+  /** True when the core refused an input last step (sleep briefly, not long). */
+  hasBlockedInput(): boolean {
+    for (let i = 0; i < this.inputs.length; i++) if (this.inputs[i].blocked) return true;
+    return false;
+  }
+
+  msUntilDeadline(): number {
+    const d = this.core.nextDeadline ? this.core.nextDeadline() : Infinity;
+    return d - this.env.clock.now();
+  }
+
+  inputReaders(): RingReader[] {
+    return this.inputs.map((i) => i.reader);
+  }
+}
