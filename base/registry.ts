@@ -6,6 +6,7 @@ import type { ActorFactory } from './actor';
 
 const KINDS: Record<string, string> = {
   relay: '../actors/lab/relay',
+  nic: '../actors/nic/actor',
   source: '../actors/lab/source',
   sink: '../actors/lab/sink',
 };

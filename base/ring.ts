@@ -180,6 +180,17 @@ export class RingWriter extends RingBase {
     if (publish) this.publish();
   }
 
+  /** HEAD as it will be after the next publish() (for exactly-once bookkeeping). */
+  get pendingHead(): number {
+    return this.headLocal;
+  }
+
+  /** Free bytes as last seen (refreshes the cached TAIL). */
+  free(): number {
+    this.tailCache = Atomics.load(this.hdr, RingWord.TAIL) >>> 0;
+    return this.capacity - ((this.headLocal - this.tailCache) >>> 0);
+  }
+
   /** Drops the open reservation; nothing becomes visible. */
   abort(): void {
     this.resvOff = -1;
@@ -342,8 +353,10 @@ export class RingReader extends RingBase {
   }
 
   /** Hands up to `max` records to `fn`, then releases them all with one shared store.
-   *  Returns the number of records handled. */
-  drain(fn: RecordHandler, max = Infinity): number {
+   *  With release=false the records are consumed locally but the space is only given back by
+   *  a later releaseConsumed() (an actor publishes its outputs first, so a crash in between
+   *  re-delivers rather than loses). Returns the number of records handled. */
+  drain(fn: RecordHandler, max = Infinity, release = true): number {
     let n = 0;
     while (n < max) {
       const off = this.peekNext >= 0 ? this.peekOff : this.locate();
@@ -356,9 +369,14 @@ export class RingReader extends RingBase {
     }
     if (n > 0) {
       this.releasedLocal += n;
-      this.publishTail();
+      if (release) this.publishTail();
     }
     return n;
+  }
+
+  /** Publishes the space of records consumed by drain(fn, max, false). */
+  releaseConsumed(): void {
+    if (this.releasedLocal > 0) this.publishTail();
   }
 
   /** Blocking wait for data (worker threads only). Returns true when data is available. */

@@ -1,5 +1,5 @@
 // One step of an actor: drain inputs into the core, poll its own sources, run due timers,
-// publish outputs. Shared verbatim by the threaded worker shell (base/worker.ts) and the inline
+// publish outputs, then release the inputs. Shared verbatim by the threaded worker shell (base/worker.ts) and the inline
 // wiring (base/inline.ts): the two modes differ only by the worker boundary.
 
 import { ActorContext, ActorCore, Counters } from './actor';
@@ -84,7 +84,7 @@ export class ActorRunner {
     let worked = false;
     for (let i = 0; i < this.inputs.length; i++) {
       const inp = this.inputs[i];
-      if (inp.reader.drain(inp.handler, STEP_BATCH) > 0) {
+      if (inp.reader.drain(inp.handler, STEP_BATCH, false) > 0) {
         worked = true;
         inp.blocked = false;
       } else inp.blocked = inp.reader.hasData();
@@ -94,7 +94,10 @@ export class ActorRunner {
       this.core.onTimer?.();
       worked = true;
     }
+    // Outputs are published before inputs are released: a crash between the two re-delivers
+    // the inputs (at-least-once), it never loses them.
     for (const w of this.outputs.values()) w.publish();
+    for (let i = 0; i < this.inputs.length; i++) this.inputs[i].reader.releaseConsumed();
     return worked;
   }
 

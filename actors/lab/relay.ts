@@ -1,0 +1,24 @@
+// Lab actor: forwards every record from input "in" to output "out" unchanged, with
+// back-pressure (a full output leaves the record in the input ring). Stands for a protocol
+// layer in demos, tests and the ring benchmark's A -> B -> C chain.
+
+import type { ActorContext, ActorCore } from '../../base/actor';
+
+export function create(ctx: ActorContext): ActorCore {
+  const fwd = ctx.counters.slot('forwarded');
+  return {
+    onRecord(_port, bytes, off, len) {
+      const out = ctx.out('out');
+      if (!out) {
+        ctx.counters.add('droppedNoOutput');
+        return;
+      }
+      const at = out.tryReserve(len);
+      if (at < 0) return false; // full: keep it in our input until the consumer catches up
+      out.bytes.set(bytes.subarray(off, off + len), at);
+      out.commit(len, false);
+      ctx.counters.addSlot(fwd);
+      return true;
+    },
+  };
+}

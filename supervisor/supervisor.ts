@@ -1,0 +1,588 @@
+// The supervisor: owns every ring, control block and shared region; starts actors from a
+// declarative pipeline; detects failures (uncaught exception, process.exit in the worker, heap
+// exhaustion under resourceLimits, and hangs: a busy actor whose heartbeat stalls); restarts a
+// failed role on a pre-booted spare worker that adopts the same rings and shared state;
+// applies OTP-style restart policies (one_for_one / rest_for_one, intensity within a period,
+// escalation, back-off); adds and removes actors and rings at runtime; and injects faults.
+
+import { Worker, MessageChannel, MessagePort } from 'node:worker_threads';
+import * as path from 'node:path';
+import EventEmitter from 'eventemitter3';
+import * as Comlink from 'comlink';
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const nodeEndpoint = require('comlink/dist/umd/node-adapter');
+import { ActorWord } from '../base/layout';
+import { RingDescriptor, RingReader } from '../base/ring';
+import { Counters } from '../base/actor';
+import { Topology, RoleResources } from '../base/topology';
+import {
+  ActorApi, ActorSpec, FaultKind, FAULT_KINDS, FromWorker, LinkSpec, PipelineSpec, RestartPolicy,
+} from '../base/types';
+import { RestartHistory, resolvePolicy } from './policy';
+
+export type RoleState = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'escalated';
+
+export interface ExitInfo {
+  name: string;
+  incarnation: number;
+  cause: FaultKind | 'error' | 'rest_for_one';
+  detail: string;
+}
+
+export interface SupervisorEvents {
+  started: (e: { name: string; incarnation: number }) => void;
+  exited: (e: ExitInfo) => void;
+  restarted: (e: { name: string; incarnation: number; downtimeMs: number }) => void;
+  escalated: (e: { name: string; failures: number; last: ExitInfo }) => void;
+  'actor-event': (e: { name: string; event: string; data?: unknown }) => void;
+}
+
+export interface SupervisorOptions {
+  /** Pre-booted spare workers kept ready to adopt a failed role (default 1). */
+  spares?: number;
+  /** A busy actor whose heartbeat does not move for this long is declared hung (default 50). */
+  hangTimeoutMs?: number;
+  /** How often the hang detector looks (default 10). */
+  hangCheckMs?: number;
+  /** Default ring capacity (default 1 MiB). */
+  ringCapacity?: number;
+  /** Default worker heap limit for actors (default 256 MiB). */
+  maxOldGenerationSizeMb?: number;
+  /** Time a worker has to adopt its role (default 10 s). */
+  readyTimeoutMs?: number;
+}
+
+interface Role extends RoleResources {
+  policy: RestartPolicy;
+  history: RestartHistory;
+  state: RoleState;
+  incarnation: number;
+  worker: Worker | null;
+  api: Comlink.Remote<ActorApi> | null;
+  controlPort: MessagePort | null;
+  /** Cause set by whoever kills the worker on purpose (inject terminate, hang detector). */
+  pendingCause: ExitInfo['cause'] | null;
+  lastError: Error | null;
+  /** When the current failure was detected (for downtime). */
+  failedAt: number;
+  restarts: number;
+  /** Hang detector state. */
+  lastBeat: number;
+  lastBeatAt: number;
+  /** Rejects outstanding RPC calls when the incarnation dies. */
+  died: { promise: Promise<never>; reject: (e: Error) => void };
+  ready: { resolve: () => void; reject: (e: Error) => void } | null;
+}
+
+interface Spare {
+  worker: Worker;
+  heapMb: number;
+  booted: Promise<void>;
+  adopted: boolean;
+}
+
+const WORKER_SCRIPT = path.join(__dirname, '..', 'base', 'worker.js');
+
+export class SupervisorError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+    this.name = 'SupervisorError';
+  }
+}
+
+function deferredDeath(): Role['died'] {
+  let reject!: (e: Error) => void;
+  const promise = new Promise<never>((_, rej) => (reject = rej));
+  promise.catch(() => undefined);
+  return { promise, reject };
+}
+
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  private readonly roles = new Map<string, Role>();
+  private readonly topo: Topology;
+  private readonly spares: Spare[] = [];
+  private readonly opts: Required<SupervisorOptions>;
+  private hangTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Failure-detected -> serving-again times of every restart, ms. */
+  readonly recoveryMs: number[] = [];
+  readonly stats = { started: 0, exited: 0, restarted: 0, escalated: 0, hangs: 0 };
+
+  constructor(opts: SupervisorOptions = {}) {
+    super();
+    this.opts = {
+      spares: opts.spares ?? 1,
+      hangTimeoutMs: opts.hangTimeoutMs ?? 50,
+      hangCheckMs: opts.hangCheckMs ?? 10,
+      ringCapacity: opts.ringCapacity ?? 1 << 20,
+      maxOldGenerationSizeMb: opts.maxOldGenerationSizeMb ?? 256,
+      readyTimeoutMs: opts.readyTimeoutMs ?? 10000,
+    };
+    this.topo = new Topology(this.opts.ringCapacity);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Starts every actor of `spec` and wires its rings. */
+  async start(spec: PipelineSpec): Promise<void> {
+    if (this.closed) throw new SupervisorError('supervisor is stopped', 'ERR_SUPERVISOR_STOPPED');
+    this.fillSpares();
+    for (const a of spec.actors) this.createRole(a);
+    for (const l of spec.links) this.topo.addLink(l);
+    // Start in declaration order (rest_for_one restarts follow the same order).
+    for (const a of spec.actors) await this.launch(this.roles.get(a.name)!);
+    this.startHangDetector();
+  }
+
+  /** Stops every actor (clean stop, then terminate) and drops the spares. */
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.hangTimer) clearInterval(this.hangTimer);
+    const names = [...this.roles.values()].sort((a, b) => b.order - a.order).map((r) => r.spec.name);
+    for (const n of names) await this.stopRole(this.roles.get(n)!);
+    await Promise.all(this.spares.splice(0).map((s) => s.worker.terminate().catch(() => 0)));
+  }
+
+  // ---------------------------------------------------------------- runtime changes
+
+  /** Adds an actor (and optionally its links) while the others keep running. */
+  async addActor(spec: ActorSpec, links: LinkSpec[] = []): Promise<void> {
+    if (this.roles.has(spec.name)) throw new SupervisorError(`actor "${spec.name}" already exists`, 'ERR_ACTOR_EXISTS');
+    const role = this.createRole(spec);
+    try {
+      for (const l of links) this.topo.addLink(l);
+    } catch (e) {
+      for (const l of this.topo.removeRole(spec.name)) void l;
+      this.roles.delete(spec.name);
+      throw e;
+    }
+    await this.launch(role);
+    await this.rewireNeighbours(links, spec.name);
+    this.startHangDetector();
+  }
+
+  /** Removes an actor and every ring touching it; its neighbours are rewired, not restarted. */
+  async removeActor(name: string): Promise<void> {
+    const role = this.mustRole(name);
+    const touching = this.topo.removeRole(name);
+    await this.rewireNeighbours(touching.map((l) => l.spec), name);
+    await this.stopRole(role);
+    this.roles.delete(name);
+  }
+
+  /** Adds a ring between two existing actors. */
+  async addLink(spec: LinkSpec): Promise<void> {
+    this.topo.addLink(spec);
+    await this.rewireNeighbours([spec]);
+  }
+
+  /** Removes a ring; records still in it are dropped. */
+  async removeLink(from: string, to: string): Promise<void> {
+    const l = this.topo.removeLink(from, to);
+    await this.rewireNeighbours([l.spec]);
+  }
+
+  // ---------------------------------------------------------------- control and faults
+
+  /** Runs a control operation on an actor (typed RPC). Rejects if the actor dies meanwhile. */
+  async control(name: string, op: string, args?: unknown, timeoutMs = 5000): Promise<unknown> {
+    const role = this.mustRole(name);
+    if (!role.api || role.state !== 'running') throw new SupervisorError(`actor "${name}" is ${role.state}`, 'ERR_ACTOR_NOT_RUNNING');
+    return this.rpc(role, role.api.control(op, args), timeoutMs);
+  }
+
+  /** Injects a fault into a running actor. Resolves once the fault is delivered (not once the
+   *  actor has restarted: wait for the 'restarted' event or use waitRestarted()). */
+  async inject(name: string, kind: FaultKind): Promise<void> {
+    if (!FAULT_KINDS.includes(kind)) throw new SupervisorError(`unknown fault kind "${kind}" (one of ${FAULT_KINDS.join(', ')})`, 'ERR_FAULT_KIND');
+    const role = this.mustRole(name);
+    if (role.state !== 'running' || !role.worker || !role.api) throw new SupervisorError(`actor "${name}" is ${role.state}`, 'ERR_ACTOR_NOT_RUNNING');
+    role.failedAt = performance.now();
+    if (kind === 'terminate') {
+      role.pendingCause = 'terminate';
+      void role.worker.terminate();
+      return;
+    }
+    role.pendingCause = kind;
+    // The call never returns for exit/hang/oom; do not wait for it.
+    role.api.inject(kind).catch(() => undefined);
+    this.pokeControl(role);
+  }
+
+  /** Resolves when `name` has restarted (or rejects on escalation / timeout). */
+  waitRestarted(name: string, timeoutMs = 10000): Promise<{ name: string; incarnation: number; downtimeMs: number }> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        cleanup();
+        reject(new SupervisorError(`actor "${name}" did not restart within ${timeoutMs} ms`, 'ERR_TIMEOUT'));
+      }, timeoutMs);
+      const onR = (e: { name: string; incarnation: number; downtimeMs: number }): void => {
+        if (e.name !== name) return;
+        cleanup();
+        resolve(e);
+      };
+      const onE = (e: { name: string }): void => {
+        if (e.name !== name) return;
+        cleanup();
+        reject(new SupervisorError(`actor "${name}" escalated`, 'ERR_ESCALATED'));
+      };
+      const cleanup = (): void => {
+        clearTimeout(t);
+        this.off('restarted', onR);
+        this.off('escalated', onE);
+      };
+      this.on('restarted', onR);
+      this.on('escalated', onE);
+    });
+  }
+
+  // ---------------------------------------------------------------- observation
+
+  counters(name: string): Record<string, number> {
+    const role = this.mustRole(name);
+    return Counters.read(role.block, role.counterSlots);
+  }
+
+  actorState(name: string): RoleState {
+    return this.mustRole(name).state;
+  }
+
+  actorNames(): string[] {
+    return [...this.roles.keys()];
+  }
+
+  status(): {
+    actors: Array<{ name: string; kind: string; state: RoleState; incarnation: number; restarts: number; heartbeat: number; counters: Record<string, number> }>;
+    links: Array<{ from: string; to: string; capacity: number; fill: number; committed: number; corrupt: number; full: number }>;
+    stats: Supervisor['stats'];
+  } {
+    return {
+      actors: [...this.roles.values()].map((r) => ({
+        name: r.spec.name,
+        kind: r.spec.kind,
+        state: r.state,
+        incarnation: r.incarnation,
+        restarts: r.restarts,
+        heartbeat: Atomics.load(r.blockI32, ActorWord.HEARTBEAT),
+        counters: Counters.read(r.block, r.counterSlots),
+      })),
+      links: [...this.topo.links.values()].map((l) => {
+        const rd = new RingReader(l.ring);
+        return {
+          from: l.spec.from, to: l.spec.to, capacity: rd.capacity, fill: rd.fill(),
+          committed: rd.committedCount, corrupt: rd.corruptCount, full: rd.fullCount,
+        };
+      }),
+      stats: { ...this.stats },
+    };
+  }
+
+  /** The ring descriptor of a link (tests and benchmarks attach to rings directly). */
+  ring(from: string, to: string): RingDescriptor {
+    const l = this.topo.links.get(`${from}->${to}`);
+    if (!l) throw new SupervisorError(`no link ${from}->${to}`, 'ERR_NO_LINK');
+    return l.ring;
+  }
+
+  /** A role's shared region (tests, state dumps). */
+  sharedRegion(name: string, region: string): SharedArrayBuffer | undefined {
+    return this.mustRole(name).shared[region];
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private mustRole(name: string): Role {
+    const r = this.roles.get(name);
+    if (!r) throw new SupervisorError(`no actor "${name}"`, 'ERR_NO_ACTOR');
+    return r;
+  }
+
+  private createRole(spec: ActorSpec): Role {
+    const policy = resolvePolicy(spec.restart);
+    const res = this.topo.addRole(spec);
+    const role: Role = Object.assign(res, {
+      policy, history: new RestartHistory(policy), state: 'stopped' as RoleState, incarnation: -1,
+      worker: null, api: null, controlPort: null, pendingCause: null, lastError: null, failedAt: 0, restarts: 0,
+      lastBeat: -1, lastBeatAt: 0, died: deferredDeath(), ready: null,
+    });
+    this.roles.set(spec.name, role);
+    return role;
+  }
+
+  private async rewireNeighbours(links: LinkSpec[], except?: string): Promise<void> {
+    for (const n of this.topo.neighbours(links)) {
+      if (n === except) continue;
+      const role = this.roles.get(n);
+      if (!role || role.state !== 'running' || !role.api) continue; // picks the wiring up at (re)start
+      const { inputs, outputs } = this.topo.portsOf(n);
+      await this.rpc(role, role.api.rewire(inputs, outputs), 5000).catch(() => undefined);
+    }
+  }
+
+  // ---- spares
+
+  private bootSpare(heapMb: number): Spare {
+    const worker = new Worker(WORKER_SCRIPT, { resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+    let resolveBoot!: () => void;
+    let rejectBoot!: (e: Error) => void;
+    const spare: Spare = {
+      worker, heapMb, adopted: false,
+      booted: new Promise<void>((res, rej) => ((resolveBoot = res), (rejectBoot = rej))),
+    };
+    spare.booted.catch(() => undefined);
+    const onMsg = (m: FromWorker): void => {
+      if (m.type === 'booted') resolveBoot();
+    };
+    worker.on('message', onMsg);
+    worker.once('error', (e) => rejectBoot(e));
+    worker.once('exit', (code) => {
+      rejectBoot(new SupervisorError(`spare worker exited (${code}) before adopting a role`, 'ERR_SPARE_EXIT'));
+      const i = this.spares.indexOf(spare);
+      if (i >= 0) this.spares.splice(i, 1);
+    });
+    worker.unref();
+    return spare;
+  }
+
+  private fillSpares(): void {
+    if (this.closed) return;
+    const want = this.opts.spares;
+    const have = this.spares.filter((s) => s.heapMb === this.opts.maxOldGenerationSizeMb).length;
+    for (let i = have; i < want; i++) this.spares.push(this.bootSpare(this.opts.maxOldGenerationSizeMb));
+  }
+
+  private async takeSpare(heapMb: number): Promise<Spare> {
+    for (;;) {
+      const i = this.spares.findIndex((s) => s.heapMb === heapMb);
+      const spare = i >= 0 ? this.spares.splice(i, 1)[0] : this.bootSpare(heapMb);
+      spare.worker.ref(); // we are waiting on it now: keep the process alive
+      setImmediate(() => this.fillSpares());
+      try {
+        await spare.booted;
+        spare.adopted = true;
+        return spare;
+      } catch {
+        void spare.worker.terminate().catch(() => 0);
+        if (this.closed) throw new SupervisorError('supervisor is stopped', 'ERR_SUPERVISOR_STOPPED');
+      }
+    }
+  }
+
+  // ---- launching and failures
+
+  private async launch(role: Role): Promise<void> {
+    role.state = role.incarnation < 0 ? 'starting' : 'restarting';
+    role.incarnation++;
+    role.pendingCause = null;
+    role.lastError = null;
+    role.died = deferredDeath();
+    const spare = await this.takeSpare(role.spec.maxOldGenerationSizeMb ?? this.opts.maxOldGenerationSizeMb);
+    const worker = spare.worker;
+    worker.removeAllListeners('message');
+    worker.removeAllListeners('error');
+    worker.removeAllListeners('exit');
+    worker.ref();
+    role.worker = worker;
+    const incarnation = role.incarnation;
+    worker.on('message', (m: FromWorker) => this.onWorkerMessage(role, m));
+    worker.on('error', (e) => {
+      if (role.worker === worker) role.lastError = e;
+    });
+    worker.on('exit', (code) => {
+      if (role.worker === worker && role.incarnation === incarnation) this.onExit(role, code);
+    });
+    const { port1, port2 } = new MessageChannel();
+    role.controlPort = port1;
+    const ready = new Promise<void>((resolve, reject) => (role.ready = { resolve, reject }));
+    const timer = setTimeout(
+      () => role.ready?.reject(new SupervisorError(`actor "${role.spec.name}" did not become ready in ${this.opts.readyTimeoutMs} ms`, 'ERR_TIMEOUT')),
+      this.opts.readyTimeoutMs,
+    );
+    role.lastBeat = -1;
+    role.lastBeatAt = performance.now();
+    worker.postMessage({ type: 'adopt', role: this.topo.assignment(role.spec.name, role.incarnation), control: port2 }, [port2]);
+    try {
+      await ready;
+    } finally {
+      clearTimeout(timer);
+      role.ready = null;
+    }
+    role.api = Comlink.wrap<ActorApi>(this.endpoint(role, port1));
+    role.state = 'running';
+    this.stats.started++;
+    this.emit('started', { name: role.spec.name, incarnation: role.incarnation });
+  }
+
+  /** The comlink endpoint for a role: every message posted also raises CONTROL and rings the
+   *  bell, so a worker asleep in Atomics.wait (or poll) returns to its event loop to read it. */
+  private endpoint(role: Role, port: MessagePort): Comlink.Endpoint {
+    const ep = nodeEndpoint(port) as Comlink.Endpoint;
+    return {
+      postMessage: (msg: unknown, transfer?: any[]) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+        ep.postMessage(msg, transfer);
+        this.pokeControl(role);
+      },
+      addEventListener: ep.addEventListener.bind(ep),
+      removeEventListener: ep.removeEventListener.bind(ep),
+      start: ep.start?.bind(ep),
+    };
+  }
+
+  private pokeControl(role: Role): void {
+    Atomics.store(role.blockI32, ActorWord.CONTROL, 1);
+    role.bell.ringAlways();
+  }
+
+  private rpc<T>(role: Role, call: Promise<T>, timeoutMs: number): Promise<T> {
+    let t: NodeJS.Timeout;
+    const timeout = new Promise<never>((_, rej) => {
+      t = setTimeout(() => rej(new SupervisorError(`actor "${role.spec.name}" did not answer within ${timeoutMs} ms`, 'ERR_TIMEOUT')), timeoutMs);
+    });
+    return Promise.race([call, role.died.promise, timeout]).finally(() => clearTimeout(t));
+  }
+
+  private onWorkerMessage(role: Role, m: FromWorker): void {
+    switch (m.type) {
+      case 'ready':
+        role.ready?.resolve();
+        return;
+      case 'adopt-failed':
+        role.ready?.reject(new SupervisorError(`actor "${role.spec.name}" failed to start: ${m.message}`, 'ERR_ACTOR_START'));
+        return;
+      case 'counter':
+        role.counterSlots[m.name] = m.slot;
+        return;
+      case 'event':
+        this.emit('actor-event', { name: m.name, event: m.event, data: m.data });
+        return;
+      case 'booted':
+        return;
+    }
+  }
+
+  private onExit(role: Role, code: number): void {
+    const worker = role.worker;
+    role.worker = null;
+    role.api = null;
+    role.controlPort?.close();
+    role.controlPort = null;
+    const wasStopping = role.state === 'stopping' || role.state === 'stopped' || this.closed;
+    const err = role.lastError as (Error & { code?: string }) | null;
+    let cause: ExitInfo['cause'];
+    if (role.pendingCause) cause = role.pendingCause;
+    else if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') cause = 'oom';
+    else if (err) cause = 'throw';
+    else cause = 'exit';
+    if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') cause = 'oom';
+    const info: ExitInfo = {
+      name: role.spec.name, incarnation: role.incarnation, cause,
+      detail: err ? `${err.name}: ${err.message}` : `exit code ${code}`,
+    };
+    role.died.reject(new SupervisorError(`actor "${role.spec.name}" exited (${cause})`, 'ERR_ACTOR_EXITED'));
+    role.ready?.reject(new SupervisorError(`actor "${role.spec.name}" exited while starting: ${info.detail}`, 'ERR_ACTOR_START'));
+    void worker;
+    if (wasStopping) {
+      role.state = 'stopped';
+      return;
+    }
+    this.stats.exited++;
+    if (!role.failedAt) role.failedAt = performance.now();
+    this.emit('exited', info);
+    void this.handleFailure(role, info);
+  }
+
+  private async handleFailure(role: Role, info: ExitInfo): Promise<void> {
+    const backoff = role.history.onFailure(performance.now());
+    if (backoff < 0) {
+      role.state = 'escalated';
+      role.failedAt = 0;
+      this.stats.escalated++;
+      this.emit('escalated', { name: role.spec.name, failures: role.history.recent + 1, last: info });
+      return;
+    }
+    role.state = 'restarting';
+    // rest_for_one: the roles started after this one restart too, in order.
+    const group = [role];
+    if (role.policy.strategy === 'rest_for_one') {
+      for (const r of [...this.roles.values()].sort((a, b) => a.order - b.order)) {
+        if (r.order > role.order && r.state === 'running') group.push(r);
+      }
+      for (const r of group.slice(1)) {
+        r.state = 'restarting';
+        r.pendingCause = 'rest_for_one';
+        await this.killWorker(r);
+      }
+    }
+    if (backoff > 0) await new Promise((res) => setTimeout(res, backoff));
+    for (const r of group) {
+      if (this.closed || !this.roles.has(r.spec.name)) return;
+      const failedAt = r.failedAt || performance.now();
+      try {
+        await this.launch(r);
+      } catch (e) {
+        // The new incarnation failed to start: count it as another failure.
+        r.lastError = e as Error;
+        if (r.worker) void r.worker.terminate();
+        continue;
+      }
+      const downtimeMs = performance.now() - failedAt;
+      r.failedAt = 0;
+      r.restarts++;
+      this.stats.restarted++;
+      this.recoveryMs.push(downtimeMs);
+      this.emit('restarted', { name: r.spec.name, incarnation: r.incarnation, downtimeMs });
+    }
+  }
+
+  /** Terminates a role's worker without triggering the failure path (stop / rest_for_one). */
+  private async killWorker(role: Role): Promise<void> {
+    const w = role.worker;
+    if (!w) return;
+    role.worker = null;
+    role.api = null;
+    role.controlPort?.close();
+    role.controlPort = null;
+    role.died.reject(new SupervisorError(`actor "${role.spec.name}" stopped`, 'ERR_ACTOR_EXITED'));
+    role.bell.ringAlways();
+    await w.terminate().catch(() => 0);
+  }
+
+  private async stopRole(role: Role): Promise<void> {
+    if (role.state === 'stopped') return;
+    role.state = 'stopping';
+    if (role.api) await this.rpc(role, role.api.stop(), 1000).catch(() => undefined);
+    await this.killWorker(role);
+    role.state = 'stopped';
+  }
+
+  // ---- hang detection
+
+  private startHangDetector(): void {
+    if (this.hangTimer || this.closed) return;
+    this.hangTimer = setInterval(() => this.checkHangs(), this.opts.hangCheckMs);
+    this.hangTimer.unref();
+  }
+
+  private checkHangs(): void {
+    const now = performance.now();
+    for (const role of this.roles.values()) {
+      if (role.state !== 'running' || !role.worker) continue;
+      const beat = Atomics.load(role.blockI32, ActorWord.HEARTBEAT);
+      if (beat !== role.lastBeat) {
+        role.lastBeat = beat;
+        role.lastBeatAt = now;
+        continue;
+      }
+      const busy = Atomics.load(role.blockI32, ActorWord.BUSY) !== 0;
+      if (busy && now - role.lastBeatAt > this.opts.hangTimeoutMs) {
+        this.stats.hangs++;
+        role.pendingCause = role.pendingCause ?? 'hang';
+        role.failedAt = role.failedAt || role.lastBeatAt;
+        role.state = 'restarting';
+        void role.worker.terminate();
+      }
+    }
+  }
+}
+
