@@ -239,6 +239,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   // ---------------------------------------------------------------- observation
 
+  /** Resolves when the spare pool is full and booted (benchmarks measure restarts from here). */
+  async sparesReady(): Promise<void> {
+    for (;;) {
+      this.fillSpares();
+      const pending = this.spares.slice();
+      await Promise.all(pending.map((s) => s.booted.catch(() => undefined)));
+      if (this.spares.length >= this.opts.spares || this.closed) return;
+    }
+  }
+
   counters(name: string): Record<string, number> {
     const role = this.mustRole(name);
     return Counters.read(role.block, role.counterSlots);

@@ -1,0 +1,74 @@
+// The `salamander` command line. Subcommands land with their issues; today: `demo` (what
+// `npm start` runs) and `help`. Bad arguments print a clear message and exit with code 2.
+
+import { runDemo } from './demo';
+
+const VERSION = '0.1.0';
+
+const HELP = `salamander ${VERSION}: a userspace TCP/IP stack for Node.js, built from supervised actors
+
+Usage:
+  salamander demo [--seconds N] [--size BYTES]
+      Live demo of the actor pipeline (no root needed): a source, a relay and a sink actor
+      joined by SharedArrayBuffer rings; the relay is killed with every fault kind and
+      restarted while frames flow; counters are printed live and summarised at the end.
+  salamander help | --help | -h
+  salamander version | --version
+
+Not yet (see README "Status"): up, ctl, lab.
+`;
+
+export class UsageError extends Error {}
+
+function parseNumberFlag(args: string[], name: string, def: number, min: number, max: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return def;
+  const v = Number(args[i + 1]);
+  if (!Number.isFinite(v) || v < min || v > max) throw new UsageError(`${name} needs a number between ${min} and ${max}, got "${args[i + 1] ?? ''}"`);
+  args.splice(i, 2);
+  return v;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP);
+        return 0;
+      case 'version':
+      case '--version':
+        process.stdout.write(VERSION + '\n');
+        return 0;
+      case 'demo': {
+        const args = rest.slice();
+        const seconds = parseNumberFlag(args, '--seconds', 6, 1, 3600);
+        const size = parseNumberFlag(args, '--size', 1500, 16, 65536);
+        if (args.length) throw new UsageError(`unknown argument "${args[0]}" for demo`);
+        return await runDemo({ seconds, size });
+      }
+      case 'up':
+      case 'ctl':
+      case 'lab':
+        throw new UsageError(`"${cmd}" is not implemented yet in this build (see README "Status")`);
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`salamander: ${e.message}\nRun "salamander --help" for usage.\n`);
+      return 2;
+    }
+    process.stderr.write(`salamander: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module || process.argv[1]?.endsWith('salamander.js') || process.argv[1]?.endsWith('salamander')) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
