@@ -112,7 +112,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.opts = {
       spares: opts.spares ?? 1,
-      hangTimeoutMs: opts.hangTimeoutMs ?? 50,
+      hangTimeoutMs: opts.hangTimeoutMs ?? 75,
       hangCheckMs: opts.hangCheckMs ?? 10,
       ringCapacity: opts.ringCapacity ?? 1 << 20,
       maxOldGenerationSizeMb: opts.maxOldGenerationSizeMb ?? 256,

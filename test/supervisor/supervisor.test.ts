@@ -51,8 +51,9 @@ describe('supervisor (threaded)', function () {
     expect(sink.corrupt).to.equal(0);
     expect(sink.gap).to.equal(0);
     expect(sink.framesIn).to.equal(count);
-    // The source is exactly-once across its own restarts.
-    expect(sup.counters('src').framesOut).to.be.at.least(count);
+    // The relay is at-least-once (a kill between publishing its output and releasing its input
+    // re-delivers at most one step's batch, 256 records); nothing may be lost.
+    expect(sink.duplicate).to.be.at.most(256 * FAULT_KINDS.length);
     expect(sup.status().stats.restarted).to.equal(FAULT_KINDS.length * 3);
     const ringStats = sup.status().links;
     expect(ringStats.every((l) => l.corrupt === 0)).to.equal(true);
