@@ -99,7 +99,7 @@ export class Ipv4View {
    *  version 4, IHL >= 5, IHL*4 <= Total Length <= len. RFC 1122 §3.2.1.1: "A datagram whose
    *  version number is not 4 MUST be silently discarded." RFC 1122 §3.2.1.2: "A host MUST verify
    *  the IP header checksum on every received datagram and silently discard every datagram that
-   *  has a bad checksum" (checked by parseIpv4, not here). */
+   *  has a bad checksum" (checked by parseIpv4Header, not here). */
   static check(buf: Uint8Array, off: number, len: number): ParseError | null {
     if (!rangeOk(buf, off, len) || len < IPV4_MIN_HEADER_LEN) return E_SHORT;
     const vihl = buf[off];
@@ -260,7 +260,7 @@ function parseOptions(buf: Uint8Array, off: number, end: number, out: Ipv4Option
  *  longer than Total Length, e.g. Ethernet padding: the payload is `payloadLen` bytes at
  *  `off + headerLen`). Verifies the header checksum unless `verifyChecksum` is false. Rejects a
  *  fragment that would end past 65535 octets. Pass `out` to reuse a header value. Never throws. */
-export function parseIpv4(
+export function parseIpv4Header(
   buf: Uint8Array, off: number, len: number, verifyChecksum = true, out?: Ipv4Header,
 ): ParseResult<Ipv4Header> {
   const e = Ipv4View.check(buf, off, len);
@@ -326,7 +326,7 @@ export function parseIpv4Quoted(buf: Uint8Array, off: number, len: number): Pars
  *  ipv4HeaderLen(h) + h.payloadLen and a freshly computed header checksum (`h.checksum` and
  *  `h.headerLen` are ignored, and `h` is not mutated). Options are written in order and padded with EOL (zero) octets to a multiple of 4.
  *  Returns the header length. The caller ensures the header fits (ipv4HeaderLen(h) <= 60). */
-export function emitIpv4(h: Ipv4Header, buf: Uint8Array, off: number): number {
+export function emitIpv4Header(h: Ipv4Header, buf: Uint8Array, off: number): number {
   const hl = h.options.length === 0 ? IPV4_MIN_HEADER_LEN : ipv4HeaderLen(h);
   buf[off] = 0x40 | (hl >>> 2);
   buf[off + 1] = ((h.dscp & 0x3f) << 2) | (h.ecn & 3);
