@@ -92,7 +92,7 @@ describe('protocol/icmpv4', () => {
     const q2 = parseIcmpv4Quote(out, 0, m);
     expect(q2.ok && q2.value.transportLen).to.equal(12);
     // in place: the quote may come from the same buffer
-    const shared = new Uint8Array(700);
+    const shared = new Uint8Array(1200);
     shared.set(orig, 100);
     const k = emitIcmpv4Error({ type: 3, code: 1, nextHopMtu: 0 }, shared, 100, orig.length, shared, 80);
     expect(shared.subarray(88, 80 + k)).to.deep.equal(orig.subarray(0, k - 8));
