@@ -59,9 +59,14 @@ export class Topology {
       if (!Number.isInteger(bytes) || bytes <= 0) throw new TopologyError(`shared region "${k}" of "${spec.name}" needs a positive byte size`, 'ERR_SHARED_SIZE');
       shared[k] = new SharedArrayBuffer(bytes);
     }
+    let eventfd: number | undefined;
+    if (spec.bellEventfd) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      eventfd = (require('./eventfd') as typeof import('./eventfd')).createEventfd();
+    }
     const r: RoleResources = {
       spec, order: this.orderSeq++, block, blockI32: new Int32Array(block, 0, 32),
-      bell: new Bell({ buffer: block, index: ActorWord.BELL }), shared, counterSlots: {},
+      bell: new Bell({ buffer: block, index: ActorWord.BELL, eventfd }), shared, counterSlots: {},
     };
     this.roles.set(spec.name, r);
     return r;
@@ -112,6 +117,17 @@ export class Topology {
     for (const l of touching) this.links.delete(Topology.key(l.spec));
     this.roles.delete(name);
     return touching;
+  }
+
+  /** Closes a role's bell eventfd. Only once no thread of the role can run any more: a
+   *  closed fd number may be reused by the next open(). */
+  static closeBell(r: RoleResources): void {
+    const fd = r.bell.desc.eventfd;
+    if (fd !== undefined && fd >= 0) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      (require('./eventfd') as typeof import('./eventfd')).closeEventfd(fd);
+      r.bell.desc.eventfd = -1;
+    }
   }
 
   portsOf(name: string): { inputs: Record<string, RingDescriptor>; outputs: Record<string, RingDescriptor> } {

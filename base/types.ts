@@ -37,6 +37,9 @@ export interface ActorSpec {
   restart?: Partial<RestartPolicy>;
   /** Worker heap limit; an actor exceeding it is restarted like any other failure. */
   maxOldGenerationSizeMb?: number;
+  /** Give the role's inbound bell an eventfd (Linux), for actors that sleep in poll() on a
+   *  device fd (the TAP NIC): ringing the bell then also writes the eventfd. */
+  bellEventfd?: boolean;
   /** Named shared regions (SharedArrayBuffer) the supervisor allocates once for this role and
    *  hands to every incarnation: state that must survive restarts. */
   shared?: Record<string, number>;

@@ -142,6 +142,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const names = [...this.roles.values()].sort((a, b) => b.order - a.order).map((r) => r.spec.name);
     for (const n of names) await this.stopRole(this.roles.get(n)!);
     await Promise.all(this.spares.splice(0).map((s) => s.worker.terminate().catch(() => 0)));
+    for (const r of this.roles.values()) Topology.closeBell(r);
   }
 
   // ---------------------------------------------------------------- runtime changes
@@ -168,6 +169,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const touching = this.topo.removeRole(name);
     await this.rewireNeighbours(touching.map((l) => l.spec), name);
     await this.stopRole(role);
+    Topology.closeBell(role);
     this.roles.delete(name);
   }
 
