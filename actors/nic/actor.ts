@@ -15,7 +15,7 @@ import type { RingDescriptor } from '../../base/ring';
 import { RingReader, RingWriter } from '../../base/ring';
 import { SeededRandom, Random } from '../../base/clock';
 import { getLibc, POLLIN, POLLNVAL, POLLERR, POLLFD_BYTES } from '../../base/ffi';
-import { Link, LinkCounters, LinkState, WriteStatus, formatMac, BaseLinkOptions } from './link';
+import { Link, LinkCounters, LinkState, WriteStatus, formatMac, BaseLinkOptions, RxBuffer } from './link';
 import { TapLink, TapMode, adoptOrOpenTap, forgetSharedTap } from './tap';
 import { RingWireLink, setCablePlugged } from './wire';
 import { LoopbackLink } from './loopback';
@@ -30,6 +30,9 @@ export interface TapLinkConfig {
   fd?: number;
   /** Default 'create-or-attach'. */
   mode?: TapMode;
+  /** Start with reading paused (frames queue in the kernel); control('rxPause', {paused:false})
+   *  starts it. Default false. */
+  rxPaused?: boolean;
 }
 
 export interface WireLinkConfig {
@@ -61,6 +64,8 @@ export interface NicConfig {
   pcap?: PcapConfig;
   /** Frames read from the device per poll. Default 256. */
   rxBatch?: number;
+  /** Start with transmission held (frames wait in the tx ring). Default false. */
+  txPaused?: boolean;
   /** Port names; defaults 'tx' and 'rx'. */
   txPort?: string;
   rxPort?: string;
@@ -96,9 +101,16 @@ class NicCore implements ActorCore {
   private readonly nic: LinkCounters;
   private readonly pcapAt: 'stack' | 'wire';
   private pfds: Uint8Array | null = null;
+  /** Open zero-copy reservation in the rx ring (see rxBuffer()). */
+  private resvW: RingWriter | null = null;
+  private resvAt = -1;
+  private resvLen = 0;
+  private readonly grant: RxBuffer = { bytes: new Uint8Array(0), off: 0, len: 0 };
   private pfdView: DataView | null = null;
   private lastState: LinkState | null = null;
   private disposed = false;
+  /** Hold transmission: tx records stay in the ring (back-pressure), control('txPause'). */
+  private txPaused = false;
 
   constructor(
     private readonly ctx: ActorContext,
@@ -121,6 +133,7 @@ class NicCore implements ActorCore {
         const got = adoptOrOpenTap(l.name, { fd: l.fd, shared: ctx.shared[NIC_SHARED_REGION], mode: l.mode });
         this.tap = new TapLink({ ...common, fd: got.fd, name: got.name, ownsFd: false });
         this.tapOwned = got.opened;
+        this.tap.rxPaused = l.rxPaused === true;
         ctx.counters.add(`nic.tap.adopt.${got.source}`);
         this.base = this.tap;
         break;
@@ -162,15 +175,56 @@ class NicCore implements ActorCore {
     this.top.attach({
       onFrame: (b, o, len) => this.toStack(b, o, len),
       onLinkState: (s) => this.reportState(s),
+      rxBuffer: (maxLen) => this.rxBuffer(maxLen),
     });
     if (config.down) this.top.setUp(false, ctx.now());
+    this.txPaused = config.txPaused === true;
     this.reportState(this.top.state);
   }
 
   private readonly flushWire: (() => void) | null = null;
 
+  /** Zero-copy receive: a reservation in the rx ring for the device to read into. */
+  private rxBuffer(maxLen: number): RxBuffer | null {
+    if (this.resvAt >= 0) {
+      if (this.resvLen >= maxLen) return this.grant;
+      this.releaseRx();
+    }
+    const w = this.ctx.out(this.rxPort);
+    if (!w || maxLen > w.maxRecord) return null;
+    const at = w.tryReserve(maxLen);
+    if (at < 0) return null; // full: the link reads into its own buffer; toStack() drops it
+    this.resvW = w;
+    this.resvAt = at;
+    this.resvLen = maxLen;
+    this.grant.bytes = w.bytes;
+    this.grant.off = at;
+    this.grant.len = maxLen;
+    return this.grant;
+  }
+
+  /** Gives back an unused reservation (nothing becomes visible). */
+  private releaseRx(): void {
+    if (this.resvAt < 0) return;
+    this.resvW?.abort();
+    this.resvW = null;
+    this.resvAt = -1;
+  }
+
   /** A frame from the link, into the rx ring. */
   private toStack(bytes: Uint8Array, off: number, len: number): void {
+    if (this.resvAt >= 0) {
+      const w = this.resvW!;
+      if (bytes === w.bytes && off === this.resvAt && len <= this.resvLen && this.ctx.out(this.rxPort) === w) {
+        // Read straight into the ring: commit in place.
+        w.commit(len, false);
+        this.resvW = null;
+        this.resvAt = -1;
+        this.nic.rx(len);
+        return;
+      }
+      this.releaseRx();
+    }
     const w = this.ctx.out(this.rxPort);
     if (!w) {
       this.nic.drop('rx-unwired');
@@ -201,6 +255,7 @@ class NicCore implements ActorCore {
   onRecord(port: string, bytes: Uint8Array, off: number, len: number): void | boolean {
     const now = this.ctx.now();
     if (port === this.txPort) {
+      if (this.txPaused) return false;
       const st = this.top.write(bytes, off, len, now);
       if (st === WriteStatus.BUSY) return false;
       if (st === WriteStatus.SENT) this.nic.tx(len);
@@ -216,6 +271,7 @@ class NicCore implements ActorCore {
   poll(): boolean {
     const now = this.ctx.now();
     const n = this.top.poll(now, this.rxBatch);
+    this.releaseRx();
     this.flushWire?.();
     return n > 0;
   }
@@ -227,6 +283,7 @@ class NicCore implements ActorCore {
   onTimer(): void {
     const now = this.ctx.now();
     this.top.onTimer(now);
+    this.releaseRx();
     this.flushWire?.();
   }
 
@@ -287,6 +344,9 @@ class NicCore implements ActorCore {
         if (!this.tap) throw new Error('rxPause: only TAP links can pause reading');
         this.tap.rxPaused = a.paused !== false;
         return { paused: this.tap.rxPaused };
+      case 'txPause':
+        this.txPaused = a.paused !== false;
+        return { paused: this.txPaused };
       case 'cable': {
         const cable = (this.config.link as WireLinkConfig).cable;
         if (!cable || !this.wire) throw new Error('cable: this NIC has no shared cable');

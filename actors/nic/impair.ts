@@ -114,8 +114,18 @@ class Lane {
     private readonly emit: (data: Uint8Array, off: number, len: number, now: number) => boolean,
   ) {}
 
+  /** True when no parameter is set (nothing to do for a frame once nothing is held). */
+  inert = true;
+
   setParams(p: ImpairParams): void {
     this.p = { ...this.p, ...p };
+    const q = this.p;
+    this.inert = q.loss === 0 && q.duplicate === 0 && q.corrupt === 0 && q.reorder === 0 && q.delayMs === 0 && q.jitterMs === 0 && q.rateBps === 0;
+  }
+
+  /** Fast check for the common case: impairment off and nothing held. */
+  get idle(): boolean {
+    return this.inert && this.reorderHeld.length === 0 && this.dHead === this.delayed.length && this.rHead === this.rateQ.length;
   }
 
   /** True when this lane can pass a frame straight through (no holding, nothing held). */
@@ -351,6 +361,7 @@ export class ImpairLink extends LinkWrapper {
 
   override write(bytes: Uint8Array, off: number, len: number, now: number): WriteStatus {
     const lane = this.tx;
+    if (lane.idle) return this.inner.write(bytes, off, len, now);
     if (lane.passThrough) {
       const p = lane.p;
       if (p.loss === 0 && p.duplicate === 0 && p.corrupt === 0) return this.inner.write(bytes, off, len, now);
@@ -378,6 +389,10 @@ export class ImpairLink extends LinkWrapper {
 
   override onFrame(bytes: Uint8Array, off: number, len: number, now: number): void {
     const lane = this.rx;
+    if (lane.idle) {
+      this.receiver?.onFrame(bytes, off, len, now);
+      return;
+    }
     const n = lane.copies();
     if (n === 0) return;
     const pass = lane.passThrough;

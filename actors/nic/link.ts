@@ -35,6 +35,20 @@ export interface LinkReceiver {
   onFrame(bytes: Uint8Array, off: number, len: number, now: number): void;
   /** The link's state changed. */
   onLinkState?(state: LinkState, now: number): void;
+  /** Optional zero-copy receive: room for the next frame (at least `maxLen` bytes at
+   *  bytes[off ..]), which a device link may read into before calling onFrame() with that very
+   *  buffer and offset; the receiver then keeps the frame in place (the NIC actor: a
+   *  reservation in its rx ring). Returns null to decline. A grant that never reaches onFrame
+   *  (the frame was dropped, or no frame came) is simply given out again or abandoned, and the
+   *  receiver must still accept onFrame() with any other buffer. */
+  rxBuffer?(maxLen: number): RxBuffer | null;
+}
+
+/** A receive buffer granted by LinkReceiver.rxBuffer(). */
+export interface RxBuffer {
+  bytes: Uint8Array;
+  off: number;
+  len: number;
 }
 
 /** A file descriptor the owner should poll() before calling poll() on the link again. */
@@ -337,6 +351,11 @@ export abstract class LinkWrapper implements Link, LinkReceiver {
   }
   onLinkState(state: LinkState, now: number): void {
     this.receiver?.onLinkState?.(state, now);
+  }
+  /** Wrappers that only look at inbound frames, or copy what they keep, pass grants through. */
+  rxBuffer(maxLen: number): RxBuffer | null {
+    const r = this.receiver;
+    return r && r.rxBuffer ? r.rxBuffer(maxLen) : null;
   }
 }
 

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import {
   getLibc, O_RDWR, O_NONBLOCK, O_CLOEXEC, Errno, errnoName, POLLIN, POLLOUT, fdIsOpen, setNonBlocking,
 } from '../../base/ffi';
-import { BaseLink, BaseLinkOptions, Waitable, WriteStatus } from './link';
+import { BaseLink, BaseLinkOptions, Waitable, WriteStatus, ETH_HEADER_LEN, VLAN_TAG_LEN } from './link';
 
 export const TUN_PATH = '/dev/net/tun';
 /** _IOW('T', 202, int) */
@@ -274,10 +274,19 @@ export class TapLink extends BaseLink {
 
   poll(now: number, budget: number): number {
     if (this.closed || this.rxPaused) return 0;
-    const buf = this.buf;
+    const recv = this.receiver;
+    const direct = recv !== null && typeof recv.rxBuffer === 'function';
+    // Longest frame accepted; one byte more tells a truncated (too long) frame apart.
+    const frameMax = this.mtu + this.maxHeaderLen + VLAN_TAG_LEN + 1;
     let n = 0;
     while (n < budget) {
-      const r = this.c.read(this.fd, buf, buf.length);
+      // Read straight into the receiver's buffer (the rx ring) when it offers one.
+      const grant = direct ? recv!.rxBuffer!(frameMax) : null;
+      const buf = grant ? grant.bytes : this.buf;
+      const base = grant ? grant.off : 0;
+      const target = grant ? buf.subarray(base, base + frameMax) : buf;
+      const cap = grant ? frameMax : buf.length;
+      const r = this.c.read(this.fd, target, cap);
       if (r < 0) {
         const e = this.c.errno();
         if (e === Errno.EINTR) continue;
@@ -288,8 +297,8 @@ export class TapLink extends BaseLink {
         break;
       }
       n++;
-      if (r > buf.length - 1 || r < 14) {
-        this.counters.drop(r < 14 ? 'runt' : 'truncated');
+      if (r >= cap || r < ETH_HEADER_LEN) {
+        this.counters.drop(r < ETH_HEADER_LEN ? 'runt' : 'truncated');
         continue;
       }
       if (!this.running) {
@@ -297,7 +306,7 @@ export class TapLink extends BaseLink {
         continue;
       }
       this.counters.rx(r);
-      this.receiver?.onFrame(buf, 0, r, now);
+      recv?.onFrame(buf, base, r, now);
     }
     return n;
   }
