@@ -110,6 +110,30 @@ export class Topology {
     return l;
   }
 
+  /** Binds one end of a ring that lives outside this topology (the other end belongs to
+   *  another stack's supervisor, e.g. a wire between two stacks in one process). The ring's
+   *  bells must already name the two roles' bells (see bellOf()). */
+  addExternal(end: string, dir: 'in' | 'out', ring: RingDescriptor): LinkRec {
+    const [actor, port] = splitEnd(end);
+    this.role(actor);
+    const spec: LinkSpec = dir === 'in' ? { from: `external:${end}`, to: end } : { from: end, to: `external:${end}` };
+    const key = Topology.key(spec);
+    for (const l of this.links.values()) {
+      if ((dir === 'in' && l.spec.to === end) || (dir === 'out' && l.spec.from === end)) {
+        throw new TopologyError(`${dir === 'in' ? 'input' : 'output'} ${end} is already wired`, 'ERR_PORT_IN_USE');
+      }
+    }
+    const rec: LinkRec = dir === 'in'
+      ? { spec, fromActor: '', fromPort: '', toActor: actor, toPort: port, ring }
+      : { spec, fromActor: actor, fromPort: port, toActor: '', toPort: '', ring };
+    this.links.set(key, rec);
+    return rec;
+  }
+
+  removeExternal(end: string, dir: 'in' | 'out'): LinkRec {
+    return dir === 'in' ? this.removeLink(`external:${end}`, end) : this.removeLink(end, `external:${end}`);
+  }
+
   /** Removes a role and every link touching it; returns those links. */
   removeRole(name: string): LinkRec[] {
     this.role(name);
@@ -144,8 +168,8 @@ export class Topology {
    *  exists before records arrive. */
   neighbours(links: LinkSpec[]): string[] {
     const names: string[] = [];
-    for (const l of links) names.push(splitEnd(l.to)[0]);
-    for (const l of links) names.push(splitEnd(l.from)[0]);
+    for (const l of links) if (!l.to.startsWith('external:')) names.push(splitEnd(l.to)[0]);
+    for (const l of links) if (!l.from.startsWith('external:')) names.push(splitEnd(l.from)[0]);
     return [...new Set(names)];
   }
 

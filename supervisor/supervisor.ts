@@ -185,6 +185,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.rewireNeighbours([l.spec]);
   }
 
+  /** The inbound bell of a role: rings that cross into this supervisor from another one use
+   *  it as their consumer (or producer) bell. */
+  bellOf(name: string): import('../base/bell').BellDescriptor {
+    return this.mustRole(name).bell.desc;
+  }
+
+  /** Binds a port to a ring owned elsewhere (another stack's supervisor). */
+  async attachExternal(end: string, dir: 'in' | 'out', ring: RingDescriptor): Promise<void> {
+    const l = this.topo.addExternal(end, dir, ring);
+    await this.rewireNeighbours([l.spec]);
+  }
+
+  async detachExternal(end: string, dir: 'in' | 'out'): Promise<void> {
+    const l = this.topo.removeExternal(end, dir);
+    await this.rewireNeighbours([l.spec]);
+  }
+
   // ---------------------------------------------------------------- control and faults
 
   /** Runs a control operation on an actor (typed RPC). Rejects if the actor dies meanwhile. */
