@@ -299,6 +299,8 @@ class NicCore implements ActorCore {
     }
     if (Atomics.load(bell.i32, bell.seqIndex) !== seq) return;
     if (!this.pfds) {
+      // Once per incarnation: whether this NIC can be woken out of poll() by its bell.
+      this.ctx.counters.set('nic.sleep.eventfd', bell.eventfd >= 0 ? 1 : 0);
       this.pfds = new Uint8Array(2 * POLLFD_BYTES);
       this.pfdView = new DataView(this.pfds.buffer);
     }

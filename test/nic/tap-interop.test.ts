@@ -37,6 +37,7 @@ describe('nic tap interop with Linux (root)', function () {
     kind: 'nic',
     config: { link: { type: 'tap', name: dev }, mac: SAL_MAC },
     shared: { nic: 64 },
+    bellEventfd: true,
     maxOldGenerationSizeMb: 64,
     restart: { intensity: 20, periodMs: 60000, backoffMs: [0] },
   });
@@ -106,6 +107,7 @@ describe('nic tap interop with Linux (root)', function () {
     expect(counter('nic:t', 'link.rx.frames')).to.be.at.least(3);
     expect(counter('nic:t', 'link.tx.frames')).to.be.at.least(3);
     expect(counter('echo', 'echoed')).to.be.at.least(3);
+    expect(counter('nic:t', 'nic.sleep.eventfd')).to.equal(1); // sleeps in poll() on the TAP and its bell eventfd
     await sup.control('nic:t', 'pcap', { path: null });
     const mine = readPcap(new Uint8Array(fs.readFileSync(ours)));
     expect(mine.ok && mine.value.records.length).to.be.at.least(6);
