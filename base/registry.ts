@@ -9,6 +9,7 @@ const KINDS: Record<string, string> = {
   nic: '../actors/nic/actor',
   source: '../actors/lab/source',
   sink: '../actors/lab/sink',
+  ip: '../actors/ip/actor',
 };
 
 /** Registers another kind (tests, users' own actors). Paths must be absolute compiled JS. */
