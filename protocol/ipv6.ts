@@ -531,6 +531,31 @@ export function walkIpv6Chain(
     setProblem(problem, -1, 0);
     return e;
   }
+  return walkFrom(buf, off, off + IPV6_HEADER_LEN + readU16(buf, off + 4), true, out, problem, limits);
+}
+
+const E_QSHORT = err('format', 'ipv6: quoted packet shorter than the fixed header');
+
+/** Walks the invoking packet quoted in an ICMPv6 error message (RFC 4443 §2.4(c): "as much of
+ *  the IPv6 offending (invoking) packet ... as possible"): like walkIpv6Chain, but the quote may
+ *  end before 40 + Payload Length, so the walk stops at min(that, len) and `protocolLen` counts
+ *  only the quoted bytes. A header cut by the end of the quote is an error. Never throws. */
+export function walkIpv6Quoted(
+  buf: Uint8Array, off: number, len: number, out?: Ipv6Chain,
+  limits: Ipv6Limits = IPV6_DEFAULT_LIMITS,
+): ParseResult<Ipv6Chain> {
+  if (!rangeOk(buf, off, len) || len < IPV6_HEADER_LEN) return E_QSHORT;
+  if (buf[off] >>> 4 !== 6) return E_VERSION;
+  const end = Math.min(off + IPV6_HEADER_LEN + readU16(buf, off + 4), off + len);
+  return walkFrom(buf, off, end, false, out, undefined, limits);
+}
+
+/** The walk over [off + 40, end), with the fixed header at `off` already checked. `whole` is
+ *  false for a quote, where fragment lengths are not checked (the quote cuts the data). */
+function walkFrom(
+  buf: Uint8Array, off: number, end: number, whole: boolean, out: Ipv6Chain | undefined,
+  problem: Ipv6Problem | undefined, limits: Ipv6Limits,
+): ParseResult<Ipv6Chain> {
   const chain = out ?? emptyChain();
   chain.headers.length = 0;
   chain.options.length = 0;
@@ -538,7 +563,6 @@ export function walkIpv6Chain(
   chain.routerAlert = -1;
   chain.fragment = null;
   chain.routing = null;
-  const end = off + IPV6_HEADER_LEN + readU16(buf, off + 4);
   let nh = buf[off + 6];
   let nhField = off + 6; // absolute offset of the Next Header field naming `nh`
   let p = off + IPV6_HEADER_LEN;
@@ -600,7 +624,7 @@ export function walkIpv6Chain(
       // 1, then that fragment must be discarded and an ICMP Parameter Problem, Code 0, message
       // should be sent to the source of the fragment, pointing to the Payload Length field of
       // the fragment packet."
-      if (f.more && (dataLen & 7) !== 0) {
+      if (whole && f.more && (dataLen & 7) !== 0) {
         setProblem(problem, PP_ERRONEOUS_FIELD, 4);
         return E_FRAG_NOT_MULTIPLE_8;
       }
@@ -608,7 +632,7 @@ export function walkIpv6Chain(
       // reassembled from that fragment would exceed 65,535 octets, then that fragment must be
       // discarded and an ICMP Parameter Problem, Code 0, message should be sent to the source of
       // the fragment, pointing to the Fragment Offset field of the fragment packet."
-      if (unfragmentableLen + f.fragOffset + dataLen > IPV6_MAX_PAYLOAD) {
+      if (whole && unfragmentableLen + f.fragOffset + dataLen > IPV6_MAX_PAYLOAD) {
         setProblem(problem, PP_ERRONEOUS_FIELD, p + 2 - off);
         return E_FRAG_TOO_BIG;
       }
