@@ -10,7 +10,7 @@
 // InARP opcodes are 'unsupported'. Trailing bytes (Ethernet padding) are ignored.
 
 import { Ipv4Addr, MacAddr, ipv4FromBytes } from './address';
-import { rangeOk, writeU32 } from './bytes';
+import { okReused, rangeOk, writeU32 } from './bytes';
 import { ParseError, ParseResult, err, ok } from './result';
 
 export const ARP_HTYPE_ETHERNET = 1;
@@ -109,7 +109,7 @@ export function parseArp(buf: Uint8Array, off: number, len: number, out?: ArpHea
   }
   h.senderIp = ipv4FromBytes(buf, off + 14);
   h.targetIp = ipv4FromBytes(buf, off + 24);
-  return ok(h);
+  return out !== undefined ? okReused(h) : ok(h);
 }
 
 /** Writes the 28-byte packet at `off`. Returns 28. */

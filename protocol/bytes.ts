@@ -27,3 +27,18 @@ export function writeU32(b: Uint8Array, o: number, v: number): void {
   b[o + 2] = v >>> 8;
   b[o + 3] = v;
 }
+
+import { ParseOk } from './result';
+
+const OK_WRAPPER = Symbol('salamander.okWrapper');
+
+/** The Ok result for a caller-provided (reused) header value, made once per value and kept on it
+ *  under a non-enumerable symbol, so parsing into a reused header allocates no result object.
+ *  (An Ok is immutable and always wraps the same value, so sharing it is safe.) */
+export function okReused<T extends object>(value: T): ParseOk<T> {
+  const w = (value as { [OK_WRAPPER]?: ParseOk<T> })[OK_WRAPPER];
+  if (w !== undefined) return w;
+  const made: ParseOk<T> = Object.freeze({ ok: true as const, value });
+  Object.defineProperty(value, OK_WRAPPER, { value: made, enumerable: false, writable: false, configurable: false });
+  return made;
+}

@@ -9,7 +9,7 @@
 // Frames whose type field is an 802.3 length (< 0x0600) are reported 'unsupported' (no LLC/SNAP).
 
 import { MacAddr } from './address';
-import { rangeOk } from './bytes';
+import { okReused, rangeOk } from './bytes';
 import { ParseError, ParseResult, err, ok } from './result';
 
 export const ETHERTYPE_IPV4 = 0x0800;
@@ -154,17 +154,15 @@ export function ethernetHeaderLen(h: EthernetHeader): number {
 export function parseEthernet(
   buf: Uint8Array, off: number, len: number, out?: EthernetHeader,
 ): ParseResult<EthernetHeader> {
-  const e = EthernetView.check(buf, off, len);
-  if (e !== null) return e;
-  const h: EthernetHeader = out ?? { dst: new Uint8Array(6), src: new Uint8Array(6), vlans: [], etherType: 0 };
-  for (let i = 0; i < 6; i++) {
-    h.dst[i] = buf[off + i];
-    h.src[i] = buf[off + 6 + i];
-  }
-  h.vlans.length = 0;
+  if (!rangeOk(buf, off, len) || len < ETHERNET_HEADER_LEN) return E_SHORT;
   let p = off + 12;
   let t = (buf[p] << 8) | buf[p + 1];
+  const h: EthernetHeader = out ?? { dst: new Uint8Array(6), src: new Uint8Array(6), vlans: [], etherType: 0 };
+  if (h.vlans.length !== 0) h.vlans.length = 0;
   while (isTagTpid(t)) {
+    // IEEE 802.1Q §9.6: TPID, then TCI = PCP(3) DEI(1) VID(12)
+    if (h.vlans.length === MAX_VLAN_TAGS) return E_TAGS;
+    if (p + VLAN_TAG_LEN + 2 > off + len) return E_SHORT;
     const tci = (buf[p + 2] << 8) | buf[p + 3];
     h.vlans.push({ tpid: t, pcp: tci >>> 13, dei: (tci & 0x1000) !== 0, vid: tci & 0x0fff });
     p += VLAN_TAG_LEN;
@@ -172,8 +170,12 @@ export function parseEthernet(
   }
   // IEEE 802.3 §3.2.6: values below 1536 (0x0600) are a length, not a type.
   if (t < 0x0600) return E_8023;
+  const d = h.dst;
+  const s = h.src;
+  d[0] = buf[off]; d[1] = buf[off + 1]; d[2] = buf[off + 2]; d[3] = buf[off + 3]; d[4] = buf[off + 4]; d[5] = buf[off + 5];
+  s[0] = buf[off + 6]; s[1] = buf[off + 7]; s[2] = buf[off + 8]; s[3] = buf[off + 9]; s[4] = buf[off + 10]; s[5] = buf[off + 11];
   h.etherType = t;
-  return ok(h);
+  return out !== undefined ? okReused(h) : ok(h);
 }
 
 /** Writes the header at `off` (the payload is already in place after it). The caller makes

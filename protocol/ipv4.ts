@@ -16,7 +16,7 @@
 // Reassembly is not here; this file only reads and writes one header.
 
 import { Ipv4Addr } from './address';
-import { rangeOk, readU16, readU32, writeU16, writeU32 } from './bytes';
+import { okReused, rangeOk, readU16, readU32, writeU16, writeU32 } from './bytes';
 import { sum16, finish } from './checksum';
 import { ParseError, ParseResult, err, ok } from './result';
 
@@ -268,6 +268,18 @@ export function parseIpv4Header(
   return parseChecked(buf, off, verifyChecksum, out);
 }
 
+/** Folded 1's complement sum of the header; 0xffff when the checksum verifies. The fixed
+ *  20 bytes are summed unrolled (this is on every received packet's path). */
+function headerSum(b: Uint8Array, off: number, hl: number): number {
+  let s = ((b[off] << 8) | b[off + 1]) + ((b[off + 2] << 8) | b[off + 3]) + ((b[off + 4] << 8) | b[off + 5]) +
+    ((b[off + 6] << 8) | b[off + 7]) + ((b[off + 8] << 8) | b[off + 9]) + ((b[off + 10] << 8) | b[off + 11]) +
+    ((b[off + 12] << 8) | b[off + 13]) + ((b[off + 14] << 8) | b[off + 15]) + ((b[off + 16] << 8) | b[off + 17]) +
+    ((b[off + 18] << 8) | b[off + 19]);
+  for (let i = off + 20; i < off + hl; i += 2) s += (b[i] << 8) | b[i + 1];
+  s = (s & 0xffff) + (s >>> 16);
+  return (s & 0xffff) + (s >>> 16);
+}
+
 function parseChecked(buf: Uint8Array, off: number, verifyChecksum: boolean, out?: Ipv4Header): ParseResult<Ipv4Header> {
   const hl = (buf[off] & 15) << 2;
   const total = (buf[off + 2] << 8) | buf[off + 3];
@@ -275,7 +287,7 @@ function parseChecked(buf: Uint8Array, off: number, verifyChecksum: boolean, out
   const fragOffset = (fw & 0x1fff) << 3;
   const payloadLen = total - hl;
   if (fragOffset + payloadLen > IPV4_MAX_DATAGRAM) return E_FRAG;
-  if (verifyChecksum && finish(sum16(buf, off, hl)) !== 0) return E_CHECKSUM;
+  if (verifyChecksum && headerSum(buf, off, hl) !== 0xffff) return E_CHECKSUM;
   let options = NO_OPTIONS;
   if (hl > IPV4_MIN_HEADER_LEN) {
     options = out !== undefined && out.options !== NO_OPTIONS ? out.options : [];
@@ -300,7 +312,7 @@ function parseChecked(buf: Uint8Array, off: number, verifyChecksum: boolean, out
   h.options = options;
   h.headerLen = hl;
   h.payloadLen = payloadLen;
-  return ok(h);
+  return out !== undefined ? okReused(h) : ok(h);
 }
 
 const E_QSHORT = err('format', 'ipv4: quoted header truncated');

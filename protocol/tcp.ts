@@ -24,7 +24,7 @@
 // the wrong length make the segment 'format'.
 
 import { Ipv4Addr, Ipv6Addr } from './address';
-import { rangeOk, readU16, readU32, writeU16, writeU32 } from './bytes';
+import { okReused, rangeOk, readU16, readU32, writeU16, writeU32 } from './bytes';
 import { finish, pseudoSumV4, pseudoSumV6Addrs, sum16 } from './checksum';
 import { ParseError, ParseResult, err, ok } from './result';
 
@@ -247,62 +247,88 @@ const OPT_NOP: TcpOption = Object.freeze({ kind: 'nop' }) as TcpOption;
 const OPT_SACKPERM: TcpOption = Object.freeze({ kind: 'sackPermitted' }) as TcpOption;
 const NO_SACK: TcpSackBlock[] = Object.freeze([]) as unknown as TcpSackBlock[];
 
-/** Parses the options in [p, end) into h.options and the decoded fields. */
+/** Parses the options in [p, end) into h.options and the decoded fields. Option objects already
+ *  in h.options (when parsing into a reused header) are overwritten in place where the kind
+ *  matches, so steady-state parsing of similar segments allocates nothing. */
 function parseOptions(buf: Uint8Array, p: number, end: number, h: TcpHeader): ParseError | null {
   const opts = h.options;
+  let n = 0;
   while (p < end) {
     const kind = buf[p];
     if (kind === TCP_OPT_EOL) break; // RFC 9293 §3.1: "End of Option List ... used at the end of all options"
     if (kind === TCP_OPT_NOP) {
-      opts.push(OPT_NOP);
+      opts[n++] = OPT_NOP;
       p++;
       continue;
     }
-    if (p + 1 >= end) return E_OPTLEN;
+    if (p + 1 >= end) return optFail(opts, n, E_OPTLEN);
     const l = buf[p + 1];
-    if (l < 2 || p + l > end) return E_OPTLEN;
+    if (l < 2 || p + l > end) return optFail(opts, n, E_OPTLEN);
+    const old = n < opts.length ? opts[n] : undefined;
     switch (kind) {
-      case TCP_OPT_MSS:
-        if (l !== 4) return E_OPTBAD;
-        h.mss = (buf[p + 2] << 8) | buf[p + 3];
-        opts.push({ kind: 'mss', value: h.mss });
+      case TCP_OPT_MSS: {
+        if (l !== 4) return optFail(opts, n, E_OPTBAD);
+        const v = (buf[p + 2] << 8) | buf[p + 3];
+        h.mss = v;
+        if (old !== undefined && old.kind === 'mss') old.value = v;
+        else opts[n] = { kind: 'mss', value: v };
         break;
-      case TCP_OPT_WSCALE:
-        if (l !== 3) return E_OPTBAD;
-        h.windowScale = buf[p + 2];
-        opts.push({ kind: 'wscale', shift: h.windowScale });
+      }
+      case TCP_OPT_WSCALE: {
+        if (l !== 3) return optFail(opts, n, E_OPTBAD);
+        const v = buf[p + 2];
+        h.windowScale = v;
+        if (old !== undefined && old.kind === 'wscale') old.shift = v;
+        else opts[n] = { kind: 'wscale', shift: v };
         break;
+      }
       case TCP_OPT_SACK_PERMITTED:
-        if (l !== 2) return E_OPTBAD;
+        if (l !== 2) return optFail(opts, n, E_OPTBAD);
         h.sackPermitted = true;
-        opts.push(OPT_SACKPERM);
+        opts[n] = OPT_SACKPERM;
         break;
       case TCP_OPT_SACK: {
-        if (l < 10 || ((l - 2) & 7) !== 0) return E_OPTBAD;
+        if (l < 10 || ((l - 2) & 7) !== 0) return optFail(opts, n, E_OPTBAD);
         const blocks: TcpSackBlock[] = [];
         for (let q = p + 2; q < p + l; q += 8) blocks.push({ left: readU32(buf, q), right: readU32(buf, q + 4) });
         h.sack = blocks;
-        opts.push({ kind: 'sack', blocks });
+        opts[n] = { kind: 'sack', blocks };
         break;
       }
-      case TCP_OPT_TIMESTAMP:
-        if (l !== 10) return E_OPTBAD;
-        h.tsVal = readU32(buf, p + 2);
-        h.tsEcr = readU32(buf, p + 6);
-        opts.push({ kind: 'timestamp', tsVal: h.tsVal, tsEcr: h.tsEcr });
+      case TCP_OPT_TIMESTAMP: {
+        if (l !== 10) return optFail(opts, n, E_OPTBAD);
+        const v = readU32(buf, p + 2);
+        const e = readU32(buf, p + 6);
+        h.tsVal = v;
+        h.tsEcr = e;
+        if (old !== undefined && old.kind === 'timestamp') {
+          old.tsVal = v;
+          old.tsEcr = e;
+        } else {
+          opts[n] = { kind: 'timestamp', tsVal: v, tsEcr: e };
+        }
         break;
+      }
       default:
-        opts.push({ kind: 'unknown', type: kind, data: buf.subarray(p + 2, p + l) });
+        opts[n] = { kind: 'unknown', type: kind, data: buf.subarray(p + 2, p + l) };
     }
+    n++;
     p += l;
   }
+  if (opts.length !== n) opts.length = n;
   return null;
+}
+
+function optFail(opts: TcpOption[], n: number, e: ParseError): ParseError {
+  opts.length = n;
+  return e;
 }
 
 /** Parses the header of the segment occupying `len` bytes (the IP payload) at `off`. The
  *  payload is `len - headerLen` bytes at `off + headerLen`. Does not verify the checksum (see
- *  tcpVerifyChecksum / parseTcpV4Verified). Pass `out` to reuse a header value (its options
- *  array is reused). Never throws. */
+ *  tcpVerifyChecksum / parseTcpV4Verified). Pass `out` to reuse a header value: it, its options
+ *  array and the option objects in it are overwritten (so do not keep references to them across
+ *  parses). Never throws. */
 export function parseTcp(buf: Uint8Array, off: number, len: number, out?: TcpHeader): ParseResult<TcpHeader> {
   if (!rangeOk(buf, off, len) || len < TCP_MIN_HEADER_LEN) return E_SHORT;
   const hl = (buf[off + 12] >>> 4) << 2;
@@ -311,7 +337,6 @@ export function parseTcp(buf: Uint8Array, off: number, len: number, out?: TcpHea
   let h: TcpHeader;
   if (out !== undefined) {
     h = out;
-    h.options.length = 0;
   } else {
     h = {
       srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, checksum: 0, urgent: 0, options: [],
@@ -336,8 +361,10 @@ export function parseTcp(buf: Uint8Array, off: number, len: number, out?: TcpHea
   if (hl > TCP_MIN_HEADER_LEN) {
     const e = parseOptions(buf, off + TCP_MIN_HEADER_LEN, off + hl, h);
     if (e !== null) return e;
+  } else if (h.options.length !== 0) {
+    h.options.length = 0;
   }
-  return ok(h);
+  return out !== undefined ? okReused(h) : ok(h);
 }
 
 /** Writes the header at `off` (payload already in place after it): Data Offset from the

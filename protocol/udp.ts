@@ -11,7 +11,7 @@
 // udpVerifyV6 with the pseudo-header sum from protocol/checksum.ts.
 
 import { Ipv4Addr, Ipv6Addr } from './address';
-import { rangeOk, readU16, writeU16 } from './bytes';
+import { okReused, rangeOk, readU16, writeU16 } from './bytes';
 import { finish, pseudoSumV4, pseudoSumV6Addrs, sum16 } from './checksum';
 import { ParseError, ParseResult, err, ok } from './result';
 
@@ -93,7 +93,7 @@ export function parseUdp(buf: Uint8Array, off: number, len: number, out?: UdpHea
   h.dstPort = (buf[off + 2] << 8) | buf[off + 3];
   h.length = (buf[off + 4] << 8) | buf[off + 5];
   h.checksum = (buf[off + 6] << 8) | buf[off + 7];
-  return ok(h);
+  return out !== undefined ? okReused(h) : ok(h);
 }
 
 /** Writes the 8-byte header at `off` (payload already in place). Returns 8. */
