@@ -231,7 +231,8 @@ export function ipv4OptionsLen(options: readonly Ipv4Option[]): number {
   return (n + 3) & ~3;
 }
 
-const NO_OPTIONS: Ipv4Option[] = [];
+// Shared by every header without options; frozen so a caller cannot push into it.
+const NO_OPTIONS: Ipv4Option[] = Object.freeze([]) as unknown as Ipv4Option[];
 
 /** Parses the options area [off, end). Returns null (success) or an error. RFC 791: "The
  *  option-length octet counts the option-type octet and the option-length octet as well as the

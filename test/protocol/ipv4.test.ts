@@ -166,6 +166,17 @@ describe('protocol/ipv4', () => {
     expect(out.src).to.equal(9);
     expect(out.options).to.deep.equal([{ type: 1 }]);
   });
+  it('parsing into one reused header gives the same results as fresh parses (property)', () => {
+    const out = ipv4Header({ src: 0, dst: 0, protocol: 0, payloadLen: 0 });
+    fc.assert(fc.property(arbIpv4, (h) => {
+      const b = withPayload(h);
+      const fresh = parseIpv4Header(b, 0, b.length);
+      const reused = parseIpv4Header(b, 0, b.length, true, out);
+      expect(reused.ok && reused.value).to.equal(out);
+      expect(reused).to.equal(parseIpv4Header(b, 0, b.length, true, out)); // one Ok per reused header
+      expect(fresh.ok && { ...out }).to.deep.equal(fresh.ok && fresh.value);
+    }), { numRuns: 300 });
+  });
   it('hostile: every truncation, random bytes, random offsets and lengths', () => {
     const h = ipv4Header({ src: 1, dst: 2, protocol: 1, payloadLen: 4, options: [{ type: IPV4_OPT_RR, data: hex('0400000000') }] });
     const buf = withPayload(h);

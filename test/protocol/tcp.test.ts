@@ -172,6 +172,18 @@ describe('protocol/tcp', () => {
     expect(out.options.length).to.equal(3);
     expect(tcpDecodeOptions({ ...out }).tsVal).to.equal(9);
   });
+  it('parsing into one reused header gives the same results as fresh parses (property)', () => {
+    const out = tcpHeader({ srcPort: 0, dstPort: 0 });
+    fc.assert(fc.property(fc.array(arbTcp, { minLength: 1, maxLength: 5 }), (hs) => {
+      for (const h of hs) {
+        const b = segment(h);
+        const fresh = parseTcp(b, 0, b.length);
+        const reused = parseTcp(b, 0, b.length, out);
+        expect(reused.ok && reused.value).to.equal(out);
+        expect(fresh.ok && { ...out, options: out.options.map((o) => ({ ...o })) }).to.deep.equal(fresh.ok && fresh.value);
+      }
+    }), { numRuns: 300 });
+  });
   it('hostile: every truncation, random bytes, random option areas', () => {
     const rs = truncations(linuxSyn, parseTcp);
     expect(rs.filter((r) => r.ok).length).to.equal(1);
