@@ -94,7 +94,8 @@ export class IpCore implements ActorCore {
       now: () => ctx.now(),
       random: () => ctx.random(),
       count: (n, k = 1) => c.add(n, k),
-      frame: (ifc, f, n) => this.writeFrame(ifc, f, n),
+      reserveFrame: (ifc, n) => this.reserveFrame(ifc, n),
+      commitFrame: (ifc, n) => this.commitFrame(ifc, n),
       deliver: (port, h, b, o, l) => this.deliver(port, h, b, o, l),
       hasPort: (port) => ctx.out(port) !== undefined,
       emit: (e, d) => ctx.emit(e, d),
@@ -146,25 +147,33 @@ export class IpCore implements ActorCore {
     );
   }
 
-  private writeFrame(ifc: Interface, f: Uint8Array, n: number): boolean {
+  private readonly slot: { bytes: Uint8Array; at: number } = { bytes: new Uint8Array(0), at: 0 };
+
+  private reserveFrame(ifc: Interface, n: number): { bytes: Uint8Array; at: number } | null {
     const w = this.ctx.out(`tx:${ifc.name}`);
     if (!w) {
       this.ctx.counters.add('tx.drop.no-output');
-      return false;
+      return null;
     }
     if (n > w.maxRecord) {
       this.ctx.counters.add('tx.drop.too-big');
-      return false;
+      return null;
     }
     const at = w.tryReserve(n);
     if (at < 0) {
+      // IP never blocks on a NIC: a full ring is a congested link, and the packet is lost as
+      // on a real one (the transports retransmit).
       this.ctx.counters.add('tx.drop.ring-full');
-      return false;
+      return null;
     }
-    w.bytes.set(n === f.length ? f : f.subarray(0, n), at);
-    w.commit(n, false);
+    this.slot.bytes = w.bytes;
+    this.slot.at = at;
+    return this.slot;
+  }
+
+  private commitFrame(ifc: Interface, n: number): void {
+    this.ctx.out(`tx:${ifc.name}`)!.commit(n, false);
     this.ctx.counters.add('tx.frames');
-    return true;
   }
 
   private deliver(port: TransportPort, h: RecordHeader, b: Uint8Array, o: number, l: number): boolean {

@@ -37,8 +37,11 @@ export interface Ipv4Host {
   now(): number;
   random(): number;
   count(name: string, n?: number): void;
-  /** Writes one Ethernet frame (header made here) to the interface. False if it was dropped. */
-  frame(iface: Interface, frame: Uint8Array, len: number): boolean;
+  /** Reserves `len` bytes for one frame in the interface's output ring: returns the ring's
+   *  byte array and offset to write at, or null (no ring, full: counted by the host). The frame
+   *  is written in place (no copy per layer) and published with commitFrame. */
+  reserveFrame(iface: Interface, len: number): { bytes: Uint8Array; at: number } | null;
+  commitFrame(iface: Interface, len: number): void;
   /** Hands a packet to a transport output port. False if nothing is wired or the ring is full. */
   deliver(port: TransportPort, h: RecordHeader, payload: Uint8Array, off: number, len: number): boolean;
   hasPort(port: TransportPort): boolean;
@@ -460,7 +463,19 @@ export class Ipv4Layer {
       this.rxIpv4(own, pkt, 0, pkt.length, false);
       return 'local';
     }
-    return this.transmit(ifc, route.nextHop, h, pkt, 0, pkt.length);
+    const res = this.transmit(ifc, route.nextHop, h, pkt, 0, pkt.length);
+    if (res === 'frag-needed' && (sp.proto === IP_PROTO_TCP || sp.proto === IP_PROTO_UDP)) {
+      // A local packet with DF set that does not fit the route MTU: tell the transport as a
+      // router would (RFC 1191 §4, Fragmentation Needed with the next-hop MTU), so path MTU
+      // discovery works for the first hop too (Linux reports EMSGSIZE the same way).
+      const msg = new Uint8Array(576);
+      const ml = emitIcmpv4Error({ type: ICMPV4_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, nextHopMtu: ifc.mtu }, pkt, 0, pkt.length, msg, 0);
+      const port: TransportPort = sp.proto === IP_PROTO_TCP ? 'tcp' : 'udp';
+      if (this.host.hasPort(port)) {
+        this.host.deliver(port, { family: 4, proto: IP_PROTO_ICMP, ifindex: ifc.index, ttl: DEFAULT_TTL, tos: 0, flags: RECORD_FLAG_ICMP_ERROR, src, dst: src }, msg, 0, ml);
+      }
+    }
+    return res;
   }
 
   /** Sends a whole datagram (header valid) to `nextHop` on `ifc`, fragmenting to the MTU. */
@@ -499,13 +514,18 @@ export class Ipv4Layer {
   private sendEthernet(ifc: Interface, dstMac: MacAddr, etherType: number, pkt: Uint8Array, off: number, len: number): boolean {
     // RFC 894: the data field is at least 46 octets; we pad short frames with zeros.
     const n = Math.max(ETHERNET_HEADER_LEN + len, ETHERNET_MIN_FRAME);
-    const f = new Uint8Array(n);
-    f.set(dstMac, 0);
-    f.set(ifc.mac, 6);
-    f[12] = etherType >>> 8;
-    f[13] = etherType & 0xff;
-    f.set(pkt.subarray(off, off + len), ETHERNET_HEADER_LEN);
-    return this.host.frame(ifc, f, n);
+    const slot = this.host.reserveFrame(ifc, n);
+    if (slot === null) return false;
+    const f = slot.bytes;
+    const at = slot.at;
+    f.set(dstMac, at);
+    f.set(ifc.mac, at + 6);
+    f[at + 12] = etherType >>> 8;
+    f[at + 13] = etherType & 0xff;
+    f.set(off === 0 && len === pkt.length ? pkt : pkt.subarray(off, off + len), at + ETHERNET_HEADER_LEN);
+    if (ETHERNET_HEADER_LEN + len < n) f.fill(0, at + ETHERNET_HEADER_LEN + len, at + n);
+    this.host.commitFrame(ifc, n);
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------

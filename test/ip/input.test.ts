@@ -4,7 +4,8 @@
 
 import { expect } from 'chai';
 import { SeededRandom } from '../../base/clock';
-import { RECORD_HEADER_LEN, RECORD_FLAG_BROADCAST, encodeRecord, readRecordHeader } from '../../actors/ip/records';
+import { RECORD_HEADER_LEN, RECORD_FLAG_BROADCAST, RECORD_FLAG_DF, RECORD_FLAG_ICMP_ERROR, encodeRecord, readRecordHeader } from '../../actors/ip/records';
+import { parseIcmpv4 } from '../../protocol/icmpv4';
 import { core, echoRequest, inject, ip, ipFrames, ipv4Frame, seen, twoHosts, MAC_A, MAC_B } from './lab';
 
 const udp = (n = 12): Uint8Array => new Uint8Array(n).map((_, i) => i + 1);
@@ -109,6 +110,27 @@ describe('ip: IPv4 input validation', () => {
     inject(p, 'au', 'in', encodeRecord({ family: 4, proto: 6, ifindex: 0, ttl: 0, tos: 0, flags: 0, src: 0, dst: ip('192.0.2.2') }, payload));
     p.settle();
     expect(p.counters('a')['udp.drop.bad-record']).to.equal(2);
+  });
+});
+
+describe('ip: local path MTU', () => {
+  it('tells the transport Fragmentation Needed for a DF packet above the MTU', () => {
+    const p = twoHosts({}, {}, { mtu: 576 });
+    p.addActor({ name: 'au', kind: 'iptap' }, [{ from: 'au.out', to: 'a.udp' }, { from: 'a.udp', to: 'au.in' }]);
+    p.settle();
+    const payload = new Uint8Array(1000);
+    const rec = encodeRecord({ family: 4, proto: 17, ifindex: 0, ttl: 0, tos: 0, flags: RECORD_FLAG_DF, src: 0, dst: ip('192.0.2.2') }, payload);
+    const out = p.runner('au').ctx.out('out')!;
+    out.write(rec);
+    p.settle();
+    expect(p.counters('a')['ip4.tx.drop.frag-needed']).to.equal(1);
+    const back = seen.get('au')!.filter((r) => r.length !== rec.length || r[1] !== 17);
+    expect(back).to.have.length(1);
+    const h = readRecordHeader(back[0], 0, back[0].length)!;
+    expect(h.proto).to.equal(1);
+    expect(h.flags & RECORD_FLAG_ICMP_ERROR).to.not.equal(0);
+    const m = parseIcmpv4(back[0], RECORD_HEADER_LEN, back[0].length - RECORD_HEADER_LEN);
+    expect(m.ok && m.value).to.deep.include({ type: 3, code: 4, nextHopMtu: 576 });
   });
 });
 
