@@ -662,6 +662,23 @@ function walkFrom(
   return ok(chain);
 }
 
+/** Absolute offset of the address upper layers put in their pseudo-header as destination.
+ *  RFC 8200 §8.1: "If the IPv6 packet contains a Routing header, the Destination Address used in
+ *  the pseudo-header is that of the final destination. At the originating node, that address
+ *  will be in the last element of the Routing header; at the recipient(s), that address will be
+ *  in the Destination Address field of the IPv6 header." With Segments Left > 0 the packet is
+ *  not yet at its last hop: for types 0 and 2 (RFC 6275 §6.4) the final destination is the last
+ *  address of the header, for type 4 (RFC 8754 §2) Segment List[0]; otherwise (and for other
+ *  types, whose layout is not known here) it is the header's Destination Address. */
+export function ipv6FinalDestinationOff(buf: Uint8Array, ipOff: number, chain: Ipv6Chain): number {
+  const r = chain.routing;
+  if (r === null || r.segmentsLeft === 0) return ipOff + 24;
+  const units = buf[r.off + 1]; // Hdr Ext Len: 2 per address for types 0 and 2
+  if ((r.routingType === 0 || r.routingType === 2) && units >= 2) return r.off + 8 + 16 * ((units >>> 1) - 1);
+  if (r.routingType === 4 && units >= 2) return r.off + 8;
+  return ipOff + 24;
+}
+
 /** What the IP layer must do with a well-formed chain addressed to this host. */
 export type Ipv6ChainVerdict =
   | { readonly action: 'accept' }
