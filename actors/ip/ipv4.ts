@@ -13,7 +13,7 @@ import { incrementalUpdate16 } from '../../protocol/checksum';
 import { ETHERNET_HEADER_LEN, ETHERNET_MIN_FRAME, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetView } from '../../protocol/ethernet';
 import {
   IPV4_MAX_DATAGRAM, IPV4_MIN_HEADER_LEN, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, Ipv4Header, emitIpv4Header,
-  ipv4Header, parseIpv4Header,
+  ipv4Header, parseIpv4Header, IPV4_OPT_LSRR, IPV4_OPT_SSRR,
 } from '../../protocol/ipv4';
 import {
   ICMPV4_DEST_UNREACHABLE, ICMPV4_ECHO_REPLY, ICMPV4_ECHO_REQUEST, ICMPV4_HEADER_LEN, ICMPV4_TIME_EXCEEDED,
@@ -556,6 +556,15 @@ export class Ipv4Layer {
     if (ipv4IsLinkLocal(src) || ipv4IsLinkLocal(dst)) {
       this.host.count('ip4.fwd.drop.link-local');
       return;
+    }
+    // Source-routed datagrams are not forwarded (RFC 7126 §4.3-4.4: the advice for LSRR and SSRR
+    // is to drop them, as most routers do; RFC 1812 §5.2.4.1 allows a switch to turn source
+    // routing off, and this stack has it off).
+    for (const o of h.options) {
+      if (o.type === IPV4_OPT_LSRR || o.type === IPV4_OPT_SSRR) {
+        this.host.count('ip4.fwd.drop.source-route');
+        return;
+      }
     }
     // RFC 1812 §5.3.1: "If the TTL is reduced to zero (or less), the packet MUST be discarded,
     // and if the destination is not a multicast address the router MUST send an ICMP Time

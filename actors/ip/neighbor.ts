@@ -409,7 +409,10 @@ export class Arp {
       this.host.count('arp.drop.own-mac'); // our own broadcast looped back
       return;
     }
-    if ((h.senderMac[0] & 1) !== 0 || !macEqual(h.senderMac, frameSrc) && (frameSrc[0] & 1) !== 0) {
+    // A group or all-zero sender hardware address can never be a neighbour's (RFC 1812
+    // §3.3.2: "A router MUST not believe any ARP reply that claims that the Link Layer address
+    // of another host or router is a broadcast or multicast address").
+    if ((h.senderMac[0] & 1) !== 0 || (frameSrc[0] & 1) !== 0 || isZeroMac(h.senderMac)) {
       this.host.count('arp.drop.bad-sender');
       return;
     }
@@ -453,6 +456,10 @@ export class Arp {
       this.host.count('arp.tx.reply');
     }
   }
+}
+
+function isZeroMac(m: MacAddr): boolean {
+  return (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) === 0;
 }
 
 export { macEqual };

@@ -3,7 +3,8 @@
 // no errors about broadcasts or ICMP errors).
 
 import { expect } from 'chai';
-import { arpFrames, core, echoRequest, inject, ipFrames, ipv4Frame, seen, twoHosts, MAC_A, MAC_B } from './lab';
+import { RECORD_HEADER_LEN, encodeRecord, readRecordHeader } from '../../actors/ip/records';
+import { arpFrames, core, echoRequest, ip, inject, ipFrames, ipv4Frame, seen, twoHosts, MAC_A, MAC_B } from './lab';
 
 type Reply = { from: string; ident: number; seq: number; data: string; ttl: number };
 
@@ -60,6 +61,24 @@ describe('ip: ICMP echo end to end', () => {
     expect(ipFrames(seen.get('ba'))).to.have.length(6);
     expect(p.counters('b')['ip4.reasm.done']).to.equal(1);
     expect(p.counters('a')['ip4.reasm.done']).to.equal(1);
+  });
+
+  it('sends an ICMP message given on the icmp input port and delivers the reply on the icmp output', () => {
+    const p = twoHosts();
+    p.addActor({ name: 'ai', kind: 'iptap' }, [{ from: 'ai.out', to: 'a.icmp' }, { from: 'a.icmp', to: 'ai.in' }]);
+    p.settle();
+    const payload = Uint8Array.from(Buffer.from('raw echo via the icmp port'));
+    const rec = encodeRecord({ family: 4, proto: 1, ifindex: 0, ttl: 0, tos: 0, flags: 0, src: 0, dst: ip('192.0.2.2') }, echoRequest(0x1234, 5, payload));
+    p.runner('ai').ctx.out('out')!.write(rec);
+    p.settle();
+    const got = seen.get('ai')!;
+    expect(got).to.have.length(1);
+    const h = readRecordHeader(got[0], 0, got[0].length)!;
+    expect(h).to.include({ proto: 1, src: ip('192.0.2.2'), dst: ip('192.0.2.1') });
+    const body = got[0].subarray(RECORD_HEADER_LEN);
+    expect(body[0]).to.equal(0); // echo reply
+    expect((body[4] << 8) | body[5]).to.equal(0x1234);
+    expect(Buffer.from(body.subarray(8)).toString()).to.equal('raw echo via the icmp port');
   });
 
   it('a ping to itself loops back without a link', () => {

@@ -107,11 +107,14 @@ describe('ip: forwarding', () => {
     inject(p, 'r', 'rx:eth0', f('192.0.2.1', '169.254.9.9'));
     inject(p, 'r', 'rx:eth0', f('0.1.2.3', '198.51.100.3'));
     inject(p, 'r', 'rx:eth0', f('192.0.2.1', '198.51.100.3', 'ff:ff:ff:ff:ff:ff'));
+    inject(p, 'r', 'rx:eth0', ipv4Frame(MAC_R0, MAC_A, { src: '192.0.2.1', dst: '198.51.100.3', protocol: 17,
+      options: [{ type: 131, data: Uint8Array.of(4, 198, 51, 100, 3) }] }, new Uint8Array(8)));
     p.settle();
     const c = p.counters('r');
     expect(c['ip4.fwd.drop.link-local']).to.equal(2);
     expect(c['ip4.fwd.drop.martian-src']).to.equal(1);
     expect(c['ip4.fwd.drop.link-broadcast']).to.equal(1);
+    expect(c['ip4.fwd.drop.source-route']).to.equal(1);
     expect(c['ip4.fwd'] ?? 0).to.equal(0);
     p.control('r', 'setForwarding', { on: false });
     p.control('a', 'ping', { dst: '198.51.100.3' });
