@@ -98,6 +98,19 @@ describe('ip: forwarding', () => {
     expect(p.counters('r')['icmp4.tx.error.11']).to.equal(1);
   });
 
+  it('sends Host Unreachable when the next hop does not answer ARP', () => {
+    const p = routed();
+    p.settle();
+    p.control('a', 'ping', { dst: '198.51.100.77', seq: 1 });
+    p.run(p.clock.now() + 3500);
+    p.settle();
+    expect(p.counters('r')['neigh.failed']).to.equal(1);
+    expect(p.counters('r')['ip4.drop.unresolved']).to.equal(1);
+    const err = ipFrames(seen.get('r_a')).pop()!;
+    const m = parseIcmpv4(err, 34, err.length - 34);
+    expect(m.ok && m.value).to.deep.include({ type: 3, code: 1 });
+  });
+
   it('does not forward link-local or martian sources, link broadcasts, or when forwarding is off', () => {
     const p = routed();
     p.settle();
