@@ -91,6 +91,10 @@ export class Counters {
     this.f64[slot] += n;
   }
 
+  setSlot(slot: number, v: number): void {
+    this.f64[slot] = v;
+  }
+
   set(name: string, v: number): void {
     this.f64[this.slot(name)] = v;
   }

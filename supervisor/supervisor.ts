@@ -82,6 +82,8 @@ interface Spare {
 }
 
 const WORKER_SCRIPT = path.join(__dirname, '..', 'base', 'worker.js');
+/** How long an actor with an injected exit/throw/oom in flight may stay silent. */
+const INJECTED_FAULT_GRACE_MS = 5000;
 
 export class SupervisorError extends Error {
   constructor(message: string, readonly code: string) {
@@ -112,7 +114,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.opts = {
       spares: opts.spares ?? 1,
-      hangTimeoutMs: opts.hangTimeoutMs ?? 75,
+      hangTimeoutMs: opts.hangTimeoutMs ?? 100,
       hangCheckMs: opts.hangCheckMs ?? 10,
       ringCapacity: opts.ringCapacity ?? 1 << 20,
       maxOldGenerationSizeMb: opts.maxOldGenerationSizeMb ?? 256,
@@ -593,8 +595,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.hangTimer.unref();
   }
 
+  private lastHangCheck = 0;
+
   private checkHangs(): void {
     const now = performance.now();
+    const lag = this.lastHangCheck ? now - this.lastHangCheck - this.opts.hangCheckMs : 0;
+    this.lastHangCheck = now;
+    if (lag > this.opts.hangTimeoutMs / 2) {
+      // This thread was itself starved of CPU (or paused): heartbeats measured across the gap
+      // say nothing about the actors. Start the clocks again rather than accuse anyone.
+      for (const role of this.roles.values()) role.lastBeatAt = now;
+      return;
+    }
     for (const role of this.roles.values()) {
       if (role.state !== 'running' || !role.worker) continue;
       const beat = Atomics.load(role.blockI32, ActorWord.HEARTBEAT);
@@ -604,7 +616,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         continue;
       }
       const busy = Atomics.load(role.blockI32, ActorWord.BUSY) !== 0;
-      if (busy && now - role.lastBeatAt > this.opts.hangTimeoutMs) {
+      // An injected exit/throw/oom is already on its way out (heap filling, thread tearing
+      // down): give it time to finish as itself before calling it a hang.
+      const limit = role.pendingCause && role.pendingCause !== 'hang' ? INJECTED_FAULT_GRACE_MS : this.opts.hangTimeoutMs;
+      if (busy && now - role.lastBeatAt > limit) {
         this.stats.hangs++;
         role.pendingCause = role.pendingCause ?? 'hang';
         role.failedAt = role.failedAt || role.lastBeatAt;

@@ -61,11 +61,11 @@ describe('inline pipeline', () => {
 
   it('adds and removes an actor at runtime', () => {
     const p = new InlinePipeline({
-      actors: [{ name: 'src', kind: 'source', config: { size: 64, count: 1000 }, shared: { state: 64 } }],
+      actors: [{ name: 'src', kind: 'source', config: { size: 64, count: 1000 }, shared: { state: 256 } }],
       links: [],
     });
     p.settle();
-    p.addActor({ name: 'sink', kind: 'sink', shared: { state: 64 } }, [{ from: 'src.out', to: 'sink.in' }]);
+    p.addActor({ name: 'sink', kind: 'sink', shared: { state: 256 } }, [{ from: 'src.out', to: 'sink.in' }]);
     p.settle();
     expect(p.counters('sink').framesIn).to.equal(1000);
     p.removeActor('sink');
