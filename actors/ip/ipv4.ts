@@ -22,7 +22,7 @@ import {
 } from '../../protocol/icmpv4';
 import { Interface, InterfaceTable } from './iface';
 import { Arp, NeighborParams } from './neighbor';
-import { RouteResult, RouteTable, V4_OPS } from './routes';
+import { RouteTable, V4_OPS } from './routes';
 import { Reassembler, ReassemblyParams, fragment } from './reassembly';
 import { TokenBucket, errorAllowed } from './icmp';
 import { RECORD_FLAG_BROADCAST, RECORD_FLAG_DF, RECORD_FLAG_ICMP_ERROR, RecordHeader } from './records';
@@ -417,13 +417,13 @@ export class Ipv4Layer {
   /** Builds an IPv4 datagram around payload[off .. off+len) and sends it. */
   send(sp: SendParams, payload: Uint8Array, off: number, len: number): SendResult {
     const dst = sp.dst >>> 0;
-    let route: RouteResult<Ipv4Addr> | null;
+    let route: { iface: number; nextHop: Ipv4Addr } | null;
     const own = this.ifaces.ownerOfV4(dst);
-    if (own) route = { route: null as never, iface: own.index, nextHop: dst };
+    if (own) route = { iface: own.index, nextHop: dst };
     else if (dst === 0xffffffff || ipv4IsMulticast(dst)) {
       // RFC 1122 §3.3.6: a limited broadcast goes out one interface, chosen by the sender.
       const ifc = sp.ifindex ? this.ifaces.byIndex(sp.ifindex) : this.ifaces.list.find((i) => i.up && i.v4.length > 0);
-      route = ifc && ifc.up ? { route: null as never, iface: ifc.index, nextHop: dst } : null;
+      route = ifc && ifc.up ? { iface: ifc.index, nextHop: dst } : null;
     } else route = this.routes.lookup(dst, (i) => this.ifaces.byIndex(i)?.up ?? false);
     if (!route) {
       this.host.count('ip4.tx.drop.no-route');

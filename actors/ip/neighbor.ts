@@ -368,17 +368,13 @@ export class Arp {
     );
   }
 
-  private srcFor(iface: number, target: Ipv4Addr, pick: (iface: number, target: Ipv4Addr) => Ipv4Addr | null): Ipv4Addr {
-    return pick(iface, target) ?? 0;
-  }
-
   /** Set by the IP layer: the sender protocol address for requests about `target`. */
   pickSource: (iface: number, target: Ipv4Addr) => Ipv4Addr | null = () => null;
 
   /** RFC 826: a request broadcast ("ar$tha ... does not matter", zero), or unicast in PROBE. */
   private request(iface: number, target: Ipv4Addr, mac: MacAddr | null): void {
     const h: ArpHeader = {
-      op: ARP_OP_REQUEST, senderMac: this.host.ownMac(iface), senderIp: this.srcFor(iface, target, this.pickSource),
+      op: ARP_OP_REQUEST, senderMac: this.host.ownMac(iface), senderIp: this.pickSource(iface, target) ?? 0,
       targetMac: macZero(), targetIp: target,
     };
     emitArp(h, this.scratch, 0);

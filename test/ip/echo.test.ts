@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import { RECORD_HEADER_LEN, encodeRecord, readRecordHeader } from '../../actors/ip/records';
-import { arpFrames, core, echoRequest, ip, inject, ipFrames, ipv4Frame, seen, twoHosts, MAC_A, MAC_B } from './lab';
+import { arpFrames, echoRequest, ip, inject, ipFrames, ipv4Frame, seen, twoHosts, MAC_A, MAC_B } from './lab';
 
 type Reply = { from: string; ident: number; seq: number; data: string; ttl: number };
 
