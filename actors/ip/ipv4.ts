@@ -85,6 +85,7 @@ const PARSE_REASONS: Record<string, string> = {
 };
 
 const MAX_ECHO_REPLIES = 64;
+const BROADCAST_MAC = macBroadcast();
 
 export class Ipv4Layer {
   readonly routes = new RouteTable<Ipv4Addr>(V4_OPS);
@@ -453,10 +454,32 @@ export class Ipv4Layer {
       src, dst, protocol: sp.proto, payloadLen: len, ttl: sp.ttl || DEFAULT_TTL, ident: this.ident,
       dontFragment: sp.df ?? false, dscp: ((sp.tos ?? 0) >>> 2) & 0x3f, ecn: (sp.tos ?? 0) & 3,
     });
+    this.host.count('ip4.tx');
+    if (!own && IPV4_MIN_HEADER_LEN + len <= ifc.mtu) {
+      // Fast path: the neighbour is known and no fragmentation is needed, so the datagram is
+      // built straight into the frame in the tx ring (one copy of the payload in all).
+      const mac = this.knownMac(ifc, route.nextHop, dst);
+      if (mac !== null) {
+        const n = Math.max(ETHERNET_HEADER_LEN + IPV4_MIN_HEADER_LEN + len, ETHERNET_MIN_FRAME);
+        const slot = this.host.reserveFrame(ifc, n);
+        if (slot === null) return 'link-drop';
+        const f = slot.bytes;
+        const at = slot.at;
+        f.set(mac, at);
+        f.set(ifc.mac, at + 6);
+        f[at + 12] = ETHERTYPE_IPV4 >>> 8;
+        f[at + 13] = ETHERTYPE_IPV4 & 0xff;
+        const ipAt = at + ETHERNET_HEADER_LEN;
+        f.set(payload.subarray(off, off + len), ipAt + IPV4_MIN_HEADER_LEN);
+        emitIpv4Header(h, f, ipAt);
+        if (ETHERNET_HEADER_LEN + IPV4_MIN_HEADER_LEN + len < n) f.fill(0, ipAt + IPV4_MIN_HEADER_LEN + len, at + n);
+        this.host.commitFrame(ifc, n);
+        return 'sent';
+      }
+    }
     const pkt = new Uint8Array(IPV4_MIN_HEADER_LEN + len);
     pkt.set(payload.subarray(off, off + len), IPV4_MIN_HEADER_LEN);
     emitIpv4Header(h, pkt, 0);
-    this.host.count('ip4.tx');
     if (own) {
       // Addressed to ourselves: loop back without touching a link.
       this.host.count('ip4.tx.local');
@@ -498,11 +521,19 @@ export class Ipv4Layer {
     return res;
   }
 
+  /** The link-layer destination when it is known without resolving (broadcast, multicast, or
+   *  a usable neighbour entry), else null. */
+  private knownMac(ifc: Interface, nextHop: Ipv4Addr, dst: Ipv4Addr): MacAddr | null {
+    if (ifc.isV4Broadcast(dst)) return BROADCAST_MAC;
+    if (ipv4IsMulticast(dst)) return ipv4MulticastMac(dst);
+    return this.arp.cache.known(ifc.index, nextHop);
+  }
+
   private linkSend(ifc: Interface, nextHop: Ipv4Addr, dst: Ipv4Addr, pkt: Uint8Array, off: number, len: number): SendResult {
     let mac: MacAddr | null;
     // RFC 894 / RFC 1112 §6.4: broadcasts go to ff:ff:ff:ff:ff:ff, multicasts to the mapped
     // group MAC; unicast next hops are resolved with ARP.
-    if (ifc.isV4Broadcast(dst)) mac = macBroadcast();
+    if (ifc.isV4Broadcast(dst)) mac = BROADCAST_MAC;
     else if (ipv4IsMulticast(dst)) mac = ipv4MulticastMac(dst);
     else {
       mac = this.arp.cache.resolve(ifc.index, nextHop, off === 0 && len === pkt.length ? pkt : pkt.subarray(off, off + len));

@@ -159,6 +159,20 @@ export class NeighborCache<A> {
     }
   }
 
+  /** The fast path of resolve(): the MAC to send to when it is known (with the same STALE ->
+   *  DELAY step), or null when resolve() must run (nothing is created or queued here). */
+  known(iface: number, addr: A): MacAddr | null {
+    const n = this.entries.get(this.key(iface, addr));
+    if (!n || n.state === 'INCOMPLETE') return null;
+    const now = this.now();
+    n.lastUsed = now;
+    if (n.state === 'STALE') {
+      this.transition(n, 'DELAY');
+      this.setDeadline(n, now + this.params.delayMs);
+    }
+    return n.mac;
+  }
+
   private enqueue(n: Neighbor<A>, packet: Uint8Array): void {
     if (n.queue.length >= this.params.queueLen) {
       n.queue.shift();
