@@ -134,11 +134,11 @@ export class IpCore implements ActorCore {
     const h = readRecordHeader(bytes, off, len);
     const want = port === 'tcp' ? IP_PROTO_TCP : port === 'udp' ? IP_PROTO_UDP : IP_PROTO_ICMP;
     if (!h || h.proto !== want) {
-      this.ctx.counters.add(`${port}.drop.bad-record`);
+      this.ctx.counters.add('rec.drop.bad');
       return;
     }
     if (h.family !== 4) {
-      this.ctx.counters.add(`${port}.drop.family`); // IPv6: a later session
+      this.ctx.counters.add('rec.drop.family'); // IPv6: a later session
       return;
     }
     this.v4.send(

@@ -281,10 +281,10 @@ export class Ipv4Layer {
       const port: TransportPort = proto === IP_PROTO_TCP ? 'tcp' : 'udp';
       if (this.host.hasPort(port)) {
         const ok = this.host.deliver(port, this.recordFor(ifc, h, linkBcast || ipBcast ? RECORD_FLAG_BROADCAST : 0), buf, p, pl);
-        if (!ok) this.host.count(`ip4.drop.${port}-ring-full`);
+        if (!ok) this.host.count('ip4.drop.transport-full');
         return;
       }
-      this.host.count(`ip4.drop.no-${port}`);
+      this.host.count('ip4.drop.no-transport');
     } else {
       this.host.count('ip4.drop.unknown-protocol');
     }
@@ -349,7 +349,7 @@ export class Ipv4Layer {
           this.host.count('icmp4.drop.bad-quote');
           return;
         }
-        this.host.count(`icmp4.rx.error.${m.type}`);
+        this.host.count('icmp4.rx.error');
         const qp = q.value.ip.protocol;
         const port: TransportPort | null = qp === IP_PROTO_TCP ? 'tcp' : qp === IP_PROTO_UDP ? 'udp' : null;
         const rec = this.recordFor(ifc, h, RECORD_FLAG_ICMP_ERROR);

@@ -109,7 +109,7 @@ describe('ip: ICMP errors', () => {
     p.settle();
     expect(p.counters('b')['ip4.drop.unknown-protocol']).to.equal(1);
     expect(p.counters('b')['icmp4.tx.error.3']).to.equal(1);
-    expect(p.counters('a')['icmp4.rx.error.3']).to.equal(1);
+    expect(p.counters('a')['icmp4.rx.error']).to.equal(1);
     const last = ipFrames(seen.get('ba')).pop()!;
     // IP(20) ICMP type 3 code 2, quote starts with the original header (ident 0x4242).
     expect(last[14 + 20]).to.equal(3);
