@@ -187,6 +187,29 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.rewireNeighbours([l.spec]);
   }
 
+  /** A planned restart (new config or new ports to pick up): the current incarnation is
+   *  stopped and a spare adopts the role with its desired config. Not counted as a failure. */
+  async restartRole(name: string): Promise<void> {
+    const role = this.mustRole(name);
+    if (role.state !== 'running') throw new SupervisorError(`actor "${name}" is ${role.state}`, 'ERR_ACTOR_NOT_RUNNING');
+    const t0 = performance.now();
+    role.state = 'restarting';
+    await this.killWorker(role);
+    await this.launch(role);
+    this.emit('restarted', { name, incarnation: role.incarnation, downtimeMs: performance.now() - t0 });
+  }
+
+  /** Replaces the config a role's next incarnation starts from (the desired state), without
+   *  restarting it: live changes are applied by control ops, and a restart then rebuilds the
+   *  role from the updated config. */
+  setDesiredConfig(name: string, config: unknown): void {
+    this.mustRole(name).spec.config = config;
+  }
+
+  desiredConfig(name: string): unknown {
+    return this.mustRole(name).spec.config;
+  }
+
   /** The inbound bell of a role: rings that cross into this supervisor from another one use
    *  it as their consumer (or producer) bell. */
   bellOf(name: string): import('../base/bell').BellDescriptor {

@@ -1,0 +1,309 @@
+// Stack: the package's main export. A stack is a supervised pipeline of actors (one NIC actor
+// per link, the IP actor, later TCP and UDP) built from a StackConfig, reconfigured live, and
+// observable through events. `salamander up` is a thin wrapper around it.
+
+import EventEmitter from 'eventemitter3';
+import * as path from 'node:path';
+import { Supervisor, ExitInfo } from '../supervisor/supervisor';
+import type { ActorSpec, FaultKind, LinkSpec, PipelineSpec } from '../base/types';
+import { createRing } from '../base/ring';
+import { StackConfig, StackLinkConfig, StackRouteConfig, validateStackConfig, derivedMac, checkCidr, StackConfigError } from './config';
+import type { NicConfig } from '../actors/nic/actor';
+import type { ImpairConfig, ImpairParams } from '../actors/nic/impair';
+
+export interface StackEvents {
+  link: (e: { link: string; up: boolean; carrier?: boolean }) => void;
+  address: (e: { iface: string; address: string; added: boolean }) => void;
+  route: (e: Record<string, unknown>) => void;
+  conflict: (e: Record<string, unknown>) => void;
+  exited: (e: ExitInfo) => void;
+  restarted: (e: { name: string; incarnation: number; downtimeMs: number }) => void;
+  escalated: (e: { name: string; failures: number; last: ExitInfo }) => void;
+}
+
+interface TapFd {
+  fd: number;
+  device: string;
+}
+
+export class StackError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+    this.name = 'StackError';
+  }
+}
+
+const IP = 'ip';
+const nicName = (link: string): string => `nic:${link}`;
+
+export class Stack extends EventEmitter<StackEvents> {
+  readonly config: StackConfig;
+  readonly supervisor: Supervisor;
+  private readonly taps = new Map<string, TapFd>();
+  private started = false;
+  private stopped = false;
+
+  constructor(config: StackConfig = {}) {
+    super();
+    this.config = validateStackConfig(config);
+    this.supervisor = new Supervisor(this.config.supervisor ?? {});
+    this.supervisor.on('exited', (e) => this.emit('exited', e));
+    this.supervisor.on('restarted', (e) => this.emit('restarted', e));
+    this.supervisor.on('escalated', (e) => this.emit('escalated', e));
+    this.supervisor.on('actor-event', (e) => {
+      const d = (e.data ?? {}) as Record<string, unknown>;
+      if (e.event === 'link' && e.name.startsWith('nic:')) this.emit('link', { link: e.name.slice(4), up: !!d.up, carrier: d.carrier as boolean });
+      else if (e.event === 'address') this.emit('address', d as never);
+      else if (e.event === 'route') this.emit('route', d);
+      else if (e.event === 'conflict') this.emit('conflict', d);
+    });
+  }
+
+  get name(): string {
+    return this.config.name ?? 'salamander';
+  }
+
+  private links(): StackLinkConfig[] {
+    return (this.config.links ??= []);
+  }
+
+  private link(name: string): StackLinkConfig {
+    const l = this.links().find((x) => x.name === name);
+    if (!l) throw new StackError(`no link "${name}"`, 'ERR_NO_LINK');
+    return l;
+  }
+
+  private macOf(l: StackLinkConfig): string {
+    return l.mac ?? derivedMac(this.name, l.name);
+  }
+
+  // ------------------------------------------------------------ pipeline construction
+
+  private nicSpec(l: StackLinkConfig): ActorSpec {
+    let link: NicConfig['link'];
+    if (l.type === 'tap') {
+      const t = this.taps.get(l.name);
+      link = { type: 'tap', name: l.device ?? l.name, fd: t?.fd, mode: 'create-or-attach' };
+    } else if (l.type === 'wire') link = { type: 'wire', port: 'wire' };
+    else link = { type: 'loopback' };
+    const pcap = l.pcap ?? (this.config.pcapDir ? path.join(this.config.pcapDir, `${l.name}.pcap`) : undefined);
+    const config: NicConfig = {
+      link, mac: this.macOf(l), mtu: l.mtu ?? 1500, down: l.up === false,
+      impair: l.impair, pcap: pcap ? { path: pcap } : undefined,
+    };
+    return { name: nicName(l.name), kind: 'nic', config, bellEventfd: l.type === 'tap', shared: { nic: 64 } };
+  }
+
+  private ipConfig(): Record<string, unknown> {
+    return {
+      interfaces: this.links().map((l) => ({ name: l.name, mac: this.macOf(l), mtu: l.mtu ?? 1500, addresses: l.addresses ?? [], up: l.up !== false })),
+      routes: (this.config.routes ?? []).map((r) => ({ ...r })),
+      forwarding: this.config.forwarding ?? false,
+    };
+  }
+
+  private nicLinks(l: StackLinkConfig): LinkSpec[] {
+    return [
+      { from: `${nicName(l.name)}.rx`, to: `${IP}.rx:${l.name}` },
+      { from: `${IP}.tx:${l.name}`, to: `${nicName(l.name)}.tx` },
+    ];
+  }
+
+  pipeline(): PipelineSpec {
+    const actors: ActorSpec[] = [{ name: IP, kind: 'ip', config: this.ipConfig() }];
+    const links: LinkSpec[] = [];
+    for (const l of this.links()) {
+      actors.push(this.nicSpec(l));
+      links.push(...this.nicLinks(l));
+    }
+    return { actors, links };
+  }
+
+  private openTap(l: StackLinkConfig): void {
+    if (l.type !== 'tap' || this.taps.has(l.name)) return;
+    // The process owns the fd (opened here, on the main thread), so a NIC actor that dies and
+    // restarts re-adopts the very same device.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { openTap } = require('../actors/nic/tap') as typeof import('../actors/nic/tap');
+    const h = openTap(l.device ?? l.name, 'create-or-attach');
+    this.taps.set(l.name, { fd: h.fd, device: h.name });
+  }
+
+  private closeTap(name: string): void {
+    const t = this.taps.get(name);
+    if (!t) return;
+    this.taps.delete(name);
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { getLibc } = require('../base/ffi') as typeof import('../base/ffi');
+    getLibc().close(t.fd);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    if (this.started) throw new StackError('stack already started', 'ERR_STACK_STARTED');
+    this.started = true;
+    try {
+      for (const l of this.links()) this.openTap(l);
+      await this.supervisor.start(this.pipeline());
+    } catch (e) {
+      await this.supervisor.stop().catch(() => undefined);
+      for (const n of [...this.taps.keys()]) this.closeTap(n);
+      this.stopped = true;
+      throw e;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.supervisor.stop();
+    for (const n of [...this.taps.keys()]) this.closeTap(n);
+  }
+
+  // ------------------------------------------------------------ live reconfiguration
+  // Each change is applied to the running actor by a control op and recorded in the desired
+  // config, from which a restarted actor is rebuilt.
+
+  private syncIpDesired(): void {
+    this.supervisor.setDesiredConfig(IP, this.ipConfig());
+  }
+
+  async addAddress(iface: string, cidr: string): Promise<void> {
+    const l = this.link(iface);
+    checkCidr(cidr, 'address');
+    await this.supervisor.control(IP, 'addAddress', { iface, address: cidr });
+    (l.addresses ??= []).push(cidr);
+    this.syncIpDesired();
+  }
+
+  async removeAddress(iface: string, cidr: string): Promise<void> {
+    const l = this.link(iface);
+    await this.supervisor.control(IP, 'removeAddress', { iface, address: cidr });
+    l.addresses = (l.addresses ?? []).filter((a) => a !== cidr);
+    this.syncIpDesired();
+  }
+
+  async addRoute(route: StackRouteConfig): Promise<void> {
+    await this.supervisor.control(IP, 'addRoute', route);
+    (this.config.routes ??= []).push({ ...route });
+    this.syncIpDesired();
+  }
+
+  async removeRoute(route: { dest: string; gateway?: string; iface?: string }): Promise<void> {
+    await this.supervisor.control(IP, 'removeRoute', route);
+    this.config.routes = (this.config.routes ?? []).filter(
+      (r) => !(r.dest === route.dest && (route.gateway === undefined || r.gateway === route.gateway) && (route.iface === undefined || r.iface === route.iface)),
+    );
+    this.syncIpDesired();
+  }
+
+  async setLinkState(name: string, up: boolean): Promise<void> {
+    const l = this.link(name);
+    await this.supervisor.control(nicName(name), 'setUp', { up });
+    await this.supervisor.control(IP, 'setLinkState', { iface: name, up });
+    l.up = up;
+    this.supervisor.setDesiredConfig(nicName(name), this.nicSpec(l).config);
+    this.syncIpDesired();
+  }
+
+  async setForwarding(on: boolean): Promise<void> {
+    await this.supervisor.control(IP, 'setForwarding', { on });
+    this.config.forwarding = on;
+    this.syncIpDesired();
+  }
+
+  /** Changes a link's impairment at runtime (and for its future incarnations). */
+  async setImpair(name: string, params: ImpairParams, dir: 'both' | 'tx' | 'rx' = 'both'): Promise<void> {
+    const l = this.link(name);
+    await this.supervisor.control(nicName(name), 'impair', { dir, params });
+    const imp: ImpairConfig = (l.impair ??= {});
+    imp[dir] = { ...(imp[dir] ?? {}), ...params };
+    this.supervisor.setDesiredConfig(nicName(name), this.nicSpec(l).config);
+  }
+
+  /** Adds a link while the stack runs. The IP actor picks up the new interface by a planned
+   *  restart from the updated desired config (its state is rebuilt from config by design); the
+   *  other NICs and their rings are untouched. */
+  async addLink(link: StackLinkConfig): Promise<void> {
+    const probe = validateStackConfig({ ...this.config, supervisor: undefined, links: [...this.links(), link] });
+    const l = probe.links!.find((x) => x.name === link.name)!;
+    this.openTap(l);
+    try {
+      this.links().push(l);
+      this.syncIpDesired();
+      await this.supervisor.addActor(this.nicSpec(l), []);
+      for (const ls of this.nicLinks(l)) await this.supervisor.addLink(ls);
+      await this.supervisor.restartRole(IP);
+    } catch (e) {
+      this.config.links = this.links().filter((x) => x !== l);
+      this.syncIpDesired();
+      this.closeTap(l.name);
+      throw e;
+    }
+  }
+
+  async removeLink(name: string): Promise<void> {
+    this.link(name);
+    if ((this.config.routes ?? []).some((r) => r.iface === name)) {
+      throw new StackError(`link "${name}" still has routes; remove them first`, 'ERR_LINK_IN_USE');
+    }
+    this.config.links = this.links().filter((x) => x.name !== name);
+    this.syncIpDesired();
+    await this.supervisor.removeActor(nicName(name));
+    await this.supervisor.restartRole(IP);
+    this.closeTap(name);
+  }
+
+  // ------------------------------------------------------------ observation and faults
+
+  async status(): Promise<Record<string, unknown>> {
+    const sup = this.supervisor.status();
+    let ip: unknown = null;
+    try {
+      ip = await this.supervisor.control(IP, 'status');
+    } catch (e) {
+      ip = { error: (e as Error).message };
+    }
+    return {
+      name: this.name,
+      links: this.links().map((l) => ({
+        name: l.name, type: l.type, device: this.taps.get(l.name)?.device, mac: this.macOf(l), mtu: l.mtu ?? 1500,
+        up: l.up !== false, addresses: l.addresses ?? [], counters: this.supervisor.counters(nicName(l.name)),
+      })),
+      routes: this.config.routes ?? [],
+      forwarding: this.config.forwarding ?? false,
+      ip,
+      actors: sup.actors,
+      rings: sup.links,
+      supervisor: sup.stats,
+    };
+  }
+
+  inject(actor: string, kind: FaultKind): Promise<void> {
+    return this.supervisor.inject(actor, kind);
+  }
+
+  control(actor: string, op: string, args?: unknown): Promise<unknown> {
+    return this.supervisor.control(actor, op, args);
+  }
+
+  // ------------------------------------------------------------ joining stacks
+
+  /** Joins link `aLink` of stack `a` and link `bLink` of stack `b` (both of type "wire" and
+   *  started) with an in-memory cable: one ring per direction, each ringing the receiving NIC
+   *  actor's bell. Impairment is configured per link (StackLinkConfig.impair / setImpair). */
+  static async join(a: Stack, aLink: string, b: Stack, bLink: string, capacity = 1 << 20): Promise<void> {
+    for (const [s, n] of [[a, aLink], [b, bLink]] as const) {
+      if (s.link(n).type !== 'wire') throw new StackConfigError(`link "${n}" of stack "${s.name}" is not a wire`);
+    }
+    const an = nicName(aLink);
+    const bn = nicName(bLink);
+    const ab = { buffer: createRing(capacity).buffer, producerBell: a.supervisor.bellOf(an), consumerBell: b.supervisor.bellOf(bn) };
+    const ba = { buffer: createRing(capacity).buffer, producerBell: b.supervisor.bellOf(bn), consumerBell: a.supervisor.bellOf(an) };
+    await b.supervisor.attachExternal(`${bn}.wire`, 'in', ab);
+    await a.supervisor.attachExternal(`${an}.wire`, 'in', ba);
+    await a.supervisor.attachExternal(`${an}.wire`, 'out', ab);
+    await b.supervisor.attachExternal(`${bn}.wire`, 'out', ba);
+  }
+}
