@@ -94,7 +94,9 @@ export class Ipv4Layer {
   private readonly bucket: TokenBucket;
   private ident: number;
   readonly echoReplies: EchoReply[] = [];
-  private readonly hdr = {} as Ipv4Header;
+  /** Scratch header reused by the outermost parse (its options array is reused too, so it must
+   *  start as a real header value). */
+  private readonly hdr: Ipv4Header = ipv4Header({ src: 0, dst: 0, protocol: 0, payloadLen: 0 });
   private readonly frameSrc = new Uint8Array(6);
   private depth = 0;
 

@@ -169,6 +169,15 @@ describe('ip: hostile input', () => {
     expect(Object.keys(p.counters('b')).length).to.be.below(COUNTER_SLOTS);
   });
 
+  it('accepts a first-ever datagram that carries options (scratch header reuse)', () => {
+    const p = twoHosts();
+    const f = ipv4Frame(MAC_B, MAC_A, { src: '192.0.2.1', dst: '192.0.2.2', protocol: 17, options: [{ type: 7, data: new Uint8Array(7) }] }, udp());
+    inject(p, 'b', 'rx:eth0', f);
+    inject(p, 'b', 'rx:eth0', f);
+    p.settle();
+    expect(seen.get('bu')!).to.have.length(2);
+  });
+
   it('rejects bad configs and control arguments with clear errors', () => {
     const make = (cfg: unknown): unknown => {
       const { create } = require('../../actors/ip/actor');
