@@ -2,6 +2,9 @@
 // `npm start` runs) and `help`. Bad arguments print a clear message and exit with code 2.
 
 import { runDemo } from './demo';
+import { UsageError } from './args';
+import { runUp, UP_USAGE } from './up';
+import { runCtl, CTL_USAGE } from './ctl';
 
 const VERSION = '0.1.0';
 
@@ -12,13 +15,18 @@ Usage:
       Live demo of the actor pipeline (no root needed): a source, a relay and a sink actor
       joined by SharedArrayBuffer rings; the relay is killed with every fault kind and
       restarted while frames flow; counters are printed live and summarised at the end.
+  ${UP_USAGE}
+      Runs the stack in the foreground on TAP devices (created if absent). Prints one JSON line
+      with "event":"ready" when every link is attached; stops cleanly on SIGINT/SIGTERM.
+      DEST is a CIDR or "default". Example:
+        salamander up --tap sal0 --addr sal0=192.0.2.2/24 --route default=192.0.2.1
+  ${CTL_USAGE}
+      Reconfigures a running "up" live through its control socket (Unix socket, mode 0600).
   salamander help | --help | -h
   salamander version | --version
 
-Not yet (see README "Status"): up, ctl, lab.
+Not yet (see README "Status"): lab, ctl top, --serve, --socks.
 `;
-
-export class UsageError extends Error {}
 
 function parseNumberFlag(args: string[], name: string, def: number, min: number, max: number): number {
   const i = args.indexOf(name);
@@ -51,7 +59,9 @@ export async function main(argv: string[]): Promise<number> {
         return await runDemo({ seconds, size });
       }
       case 'up':
+        return await runUp(rest);
       case 'ctl':
+        return await runCtl(rest);
       case 'lab':
         throw new UsageError(`"${cmd}" is not implemented yet in this build (see README "Status")`);
       default:
