@@ -17,6 +17,7 @@
 //   addAddress {iface, address}   removeAddress {iface, address}
 //   addRoute {dest, gateway?, iface?, metric?}   removeRoute {dest, gateway?, iface?}
 //   setLinkState {iface, up}   setForwarding {on}   status {}
+//   addInterface {name, mac, mtu?, addresses?, up?}   removeInterface {name}
 //   ping {dst, ident?, seq?, size?, data? (hex), ttl?, df?}   echoReplies {clear?}
 //   neighbors {}   flushNeighbors {iface?}
 
@@ -25,7 +26,7 @@ import { IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP } from '../../protocol/ipv4';
 import { ICMPV4_ECHO_REQUEST, emitIcmpv4 } from '../../protocol/icmpv4';
 import { formatIpv4, ipv4Network } from '../../protocol/address';
 import {
-  IpConfig, IpConfigError, Interface, InterfaceTable, RouteConfig, parseAddrV4, parseIfaceAddrV4,
+  IpConfig, IpConfigError, Interface, InterfaceConfig, InterfaceTable, RouteConfig, parseAddrV4, parseIfaceAddrV4,
 } from './iface';
 import { DEFAULT_NEIGHBOR_PARAMS, NeighborParams } from './neighbor';
 import { DEFAULT_REASSEMBLY_PARAMS, ReassemblyParams } from './reassembly';
@@ -210,6 +211,8 @@ export class IpCore implements ActorCore {
       case 'addRoute': result = this.addRoute(a as unknown as RouteConfig); break;
       case 'removeRoute': result = this.removeRoute(a); break;
       case 'setLinkState': result = this.setLinkState(a); break;
+      case 'addInterface': result = this.addInterface(a); break;
+      case 'removeInterface': result = this.removeInterface(a); break;
       case 'setForwarding':
         if (typeof a.on !== 'boolean') throw new IpConfigError('setForwarding: "on" must be a boolean');
         this.v4.forwarding = a.on;
@@ -230,7 +233,7 @@ export class IpCore implements ActorCore {
         break;
       }
       default:
-        throw new IpConfigError(`unknown control op "${op}" (known: addAddress, removeAddress, addRoute, removeRoute, setLinkState, setForwarding, status, neighbors, flushNeighbors, ping, echoReplies)`);
+        throw new IpConfigError(`unknown control op "${op}" (known: addAddress, removeAddress, addRoute, removeRoute, setLinkState, addInterface, removeInterface, setForwarding, status, neighbors, flushNeighbors, ping, echoReplies)`);
     }
     // Control ops run between steps: publish what they wrote (announcements, pings) now.
     for (const p of this.ctx.outPorts()) this.ctx.out(p)?.publish();
@@ -297,6 +300,32 @@ export class IpCore implements ActorCore {
     if (n === 0) throw new IpConfigError(`no static route ${a.dest}${a.gateway ? ` via ${a.gateway}` : ''}`);
     this.ctx.emit('route', { dest: a.dest, added: false });
     return { removed: n };
+  }
+
+  /** A new interface at runtime (a link added to the stack): no restart, nothing else changes.
+   *  Wire `rx:NAME` / `tx:NAME` before or after; frames for an unwired port are counted. */
+  addInterface(a: Record<string, unknown>): object {
+    checkKeys(a, IFACE_KEYS, `interface ${JSON.stringify(a.name)}`);
+    if (a.addresses !== undefined && !Array.isArray(a.addresses)) throw new IpConfigError(`interface "${String(a.name)}": addresses must be an array`);
+    const addrs = ((a.addresses ?? []) as unknown[]).map((x) => parseIfaceAddrV4(x));
+    for (const x of addrs) {
+      const other = this.ifaces.ownerOfV4(x.addr);
+      if (other) throw new IpConfigError(`address ${formatIpv4(x.addr)} is already on interface "${other.name}"`);
+    }
+    const ifc = this.ifaces.add(a as unknown as InterfaceConfig);
+    for (const x of (a.addresses ?? []) as string[]) this.addAddress({ iface: ifc.name, address: x });
+    this.ctx.emit('interface', { iface: ifc.name, added: true });
+    return ifc.status();
+  }
+
+  /** Removes an interface with its addresses, every route through it, its neighbours. */
+  removeInterface(a: Record<string, unknown>): object {
+    const ifc = this.ifaces.must(a.name);
+    const routes = this.v4.routes.removeIf((r) => r.iface === ifc.index);
+    this.v4.arp.cache.flushIface(ifc.index);
+    this.ifaces.remove(ifc);
+    this.ctx.emit('interface', { iface: ifc.name, added: false });
+    return { removed: ifc.name, routes };
   }
 
   setLinkState(a: Record<string, unknown>): object {

@@ -99,7 +99,9 @@ export class Interface {
 
 export class InterfaceTable {
   private readonly byName = new Map<string, Interface>();
-  readonly list: Interface[] = [];
+  private readonly slots: Array<Interface | undefined> = [];
+  /** Live interfaces in the order they were added. */
+  list: Interface[] = [];
 
   add(cfg: InterfaceConfig): Interface {
     if (!cfg || typeof cfg !== 'object') throw new IpConfigError('interface entry must be an object');
@@ -114,10 +116,19 @@ export class InterfaceTable {
     if (!Number.isInteger(mtu) || mtu < IPV4_MIN_MTU || mtu > 65535) {
       throw new IpConfigError(`interface "${cfg.name}": mtu must be an integer in 68..65535, got ${JSON.stringify(cfg.mtu)}`);
     }
-    const ifc = new Interface(this.list.length + 1, cfg.name, mac, mtu, cfg.up ?? true);
+    if (cfg.up !== undefined && typeof cfg.up !== 'boolean') throw new IpConfigError(`interface "${cfg.name}": up must be a boolean`);
+    // Indices are never reused, so an index in a record or a timer never names a newer interface.
+    const ifc = new Interface(this.slots.length + 1, cfg.name, mac, mtu, cfg.up ?? true);
     this.byName.set(cfg.name, ifc);
+    this.slots.push(ifc);
     this.list.push(ifc);
     return ifc;
+  }
+
+  remove(ifc: Interface): void {
+    this.byName.delete(ifc.name);
+    this.slots[ifc.index - 1] = undefined;
+    this.list = this.list.filter((x) => x !== ifc);
   }
 
   get(name: string): Interface | undefined {
@@ -131,7 +142,7 @@ export class InterfaceTable {
   }
 
   byIndex(index: number): Interface | undefined {
-    return this.list[index - 1];
+    return this.slots[index - 1];
   }
 
   /** The interface holding `a` as one of its addresses (weak host model, RFC 1122 §3.3.4.2). */

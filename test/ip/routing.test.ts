@@ -98,6 +98,30 @@ describe('ip: forwarding', () => {
     expect(p.counters('r')['icmp4.tx.error.11']).to.equal(1);
   });
 
+  it('adds and removes an interface at runtime without a restart', () => {
+    const p = routed();
+    p.settle();
+    p.control('a', 'ping', { dst: '198.51.100.3', seq: 1 });
+    p.settle();
+    p.control('r', 'addInterface', { name: 'eth2', mac: '02:00:00:00:01:02', addresses: ['203.0.113.254/24'] });
+    p.addActor({ name: 'd', kind: 'ip', config: {
+      interfaces: [{ name: 'eth0', mac: '02:00:00:00:00:0d', addresses: ['203.0.113.4/24'] }], routes: [{ dest: 'default', gateway: '203.0.113.254' }],
+    } }, [{ from: 'r.tx:eth2', to: 'd.rx:eth0' }, { from: 'd.tx:eth0', to: 'r.rx:eth2' }]);
+    p.control('a', 'ping', { dst: '203.0.113.4', seq: 2 });
+    p.settle();
+    expect((p.control('a', 'echoReplies', {}) as Reply[]).map((x) => `${x.from}/${x.seq}`)).to.deep.equal(['198.51.100.3/1', '203.0.113.4/2']);
+    // The neighbour cache for the other interfaces survived (no restart): no new ARP toward c.
+    const before = p.counters('r')['arp.tx.request'];
+    p.control('a', 'ping', { dst: '198.51.100.3', seq: 3 });
+    p.settle();
+    expect(p.counters('r')['arp.tx.request']).to.equal(before);
+    expect(p.control('r', 'removeInterface', { name: 'eth2' })).to.deep.equal({ removed: 'eth2', routes: 1 });
+    p.control('a', 'ping', { dst: '203.0.113.4', seq: 4 });
+    p.settle();
+    expect(p.counters('r')['ip4.fwd.drop.no-route']).to.equal(1);
+    expect(() => p.control('r', 'removeInterface', { name: 'eth2' })).to.throw(/unknown interface/);
+  });
+
   it('sends Host Unreachable when the next hop does not answer ARP', () => {
     const p = routed();
     p.settle();
