@@ -235,7 +235,7 @@ export class Ipv4Layer {
         this.forward(ifc, buf, off, h, linkBcast);
         return;
       }
-      // RFC 1122 §3.3.1.? / §3.3.4.2: a host that is not a router silently discards datagrams
+      // RFC 1122 §3.3.4.2 (weak/strong host): a host that is not a router silently discards datagrams
       // not addressed to one of its addresses.
       this.host.count('ip4.drop.not-for-us');
       return;
@@ -409,7 +409,12 @@ export class Ipv4Layer {
       // the packet's source (suppressed for our own packets: the source is local).
       if (!ifc) continue;
       const r = parseIpv4Header(p, 0, p.length, false);
-      if (!r.ok || this.ifaces.ownerOfV4(r.value.src)) continue;
+      if (!r.ok) continue;
+      if (this.ifaces.ownerOfV4(r.value.src)) {
+        // Our own packet: the transport hears it as a local Host Unreachable (EHOSTUNREACH).
+        this.localError({ type: ICMPV4_DEST_UNREACHABLE, code: UNREACH_HOST, nextHopMtu: 0 }, p, 0, p.length, ifindex);
+        continue;
+      }
       this.icmpError({ type: ICMPV4_DEST_UNREACHABLE, code: UNREACH_HOST, nextHopMtu: 0 }, p, 0, p.length, ifc, false);
     }
   }
@@ -430,6 +435,14 @@ export class Ipv4Layer {
     } else route = this.routes.lookup(dst, (i) => this.ifaces.byIndex(i)?.up ?? false);
     if (!route) {
       this.host.count('ip4.tx.drop.no-route');
+      // RFC 1122 §4.1.3.3 / §4.2.3.9 (ICMP errors reach the transport); Linux ENETUNREACH: the transport learns it as Network Unreachable,
+      // quoting a header and the first 8 transport octets (its ports).
+      if (sp.proto === IP_PROTO_TCP || sp.proto === IP_PROTO_UDP) {
+        const q = new Uint8Array(IPV4_MIN_HEADER_LEN + Math.min(8, len));
+        q.set(payload.subarray(off, off + Math.min(8, len)), IPV4_MIN_HEADER_LEN);
+        emitIpv4Header(ipv4Header({ src: sp.src >>> 0, dst, protocol: sp.proto, payloadLen: len }), q, 0);
+        this.localError({ type: ICMPV4_DEST_UNREACHABLE, code: UNREACH_NET, nextHopMtu: 0 }, q, 0, q.length, 0);
+      }
       return 'no-route';
     }
     const ifc = this.ifaces.byIndex(route.iface)!;
@@ -489,18 +502,28 @@ export class Ipv4Layer {
       return 'local';
     }
     const res = this.transmit(ifc, route.nextHop, h, pkt, 0, pkt.length);
-    if (res === 'frag-needed' && (sp.proto === IP_PROTO_TCP || sp.proto === IP_PROTO_UDP)) {
+    if (res === 'frag-needed') {
       // A local packet with DF set that does not fit the route MTU: tell the transport as a
       // router would (RFC 1191 §4, Fragmentation Needed with the next-hop MTU), so path MTU
       // discovery works for the first hop too (Linux reports EMSGSIZE the same way).
-      const msg = new Uint8Array(576);
-      const ml = emitIcmpv4Error({ type: ICMPV4_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, nextHopMtu: ifc.mtu }, pkt, 0, pkt.length, msg, 0);
-      const port: TransportPort = sp.proto === IP_PROTO_TCP ? 'tcp' : 'udp';
-      if (this.host.hasPort(port)) {
-        this.host.deliver(port, { family: 4, proto: IP_PROTO_ICMP, ifindex: ifc.index, ttl: DEFAULT_TTL, tos: 0, flags: RECORD_FLAG_ICMP_ERROR, src, dst: src }, msg, 0, ml);
-      }
+      this.localError({ type: ICMPV4_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, nextHopMtu: ifc.mtu }, pkt, 0, pkt.length, ifc.index);
     }
     return res;
+  }
+
+  /** Tells the local transport that sent the datagram at pkt[off .. off+len) about an error
+   *  found here (no route, no neighbour, too big), as the ICMP message a router would have
+   *  sent: the transports handle one kind of error report. Only TCP and UDP are told. */
+  private localError(msg: Icmpv4Message, pkt: Uint8Array, off: number, len: number, ifindex: number): void {
+    const proto = pkt[off + 9];
+    if (proto !== IP_PROTO_TCP && proto !== IP_PROTO_UDP) return;
+    const port: TransportPort = proto === IP_PROTO_TCP ? 'tcp' : 'udp';
+    if (!this.host.hasPort(port)) return;
+    const buf = new Uint8Array(576);
+    const n = emitIcmpv4Error(msg, pkt, off, len, buf, 0);
+    const src = ((pkt[off + 12] << 24) | (pkt[off + 13] << 16) | (pkt[off + 14] << 8) | pkt[off + 15]) >>> 0;
+    this.host.count('icmp4.local-error');
+    this.host.deliver(port, { family: 4, proto: IP_PROTO_ICMP, ifindex, ttl: DEFAULT_TTL, tos: 0, flags: RECORD_FLAG_ICMP_ERROR, src, dst: src }, buf, 0, n);
   }
 
   /** Sends a whole datagram (header valid) to `nextHop` on `ifc`, fragmenting to the MTU. */

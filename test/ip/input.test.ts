@@ -135,6 +135,30 @@ describe('ip: local path MTU', () => {
   });
 });
 
+describe('ip: local errors to the transport', () => {
+  it('reports no route (Net Unreachable) and failed resolution (Host Unreachable) to udp', () => {
+    const p = twoHosts();
+    p.addActor({ name: 'au', kind: 'iptap' }, [{ from: 'au.out', to: 'a.udp' }, { from: 'a.udp', to: 'au.in' }]);
+    p.settle();
+    const send = (dst: string): void => {
+      const payload = Uint8Array.of(0x30, 0x39, 0x00, 0x35, 0, 12, 0, 0, 1, 2, 3, 4);
+      p.runner('au').ctx.out('out')!.write(encodeRecord({ family: 4, proto: 17, ifindex: 0, ttl: 0, tos: 0, flags: 0, src: 0, dst: ip(dst) }, payload));
+    };
+    send('203.0.113.1');
+    p.settle();
+    send('192.0.2.99');
+    p.run(p.clock.now() + 3500);
+    const errs = seen.get('au')!.map((r) => parseIcmpv4(r, RECORD_HEADER_LEN, r.length - RECORD_HEADER_LEN)).map((m) => m.ok && m.value);
+    expect(errs).to.have.length(2);
+    expect(errs[0]).to.deep.include({ type: 3, code: 0 });
+    expect(errs[1]).to.deep.include({ type: 3, code: 1 });
+    // The quote carries the ports so the transport can find its socket.
+    const q = seen.get('au')![0].subarray(RECORD_HEADER_LEN + 8);
+    expect((q[20] << 8) | q[21]).to.equal(12345);
+    expect((q[22] << 8) | q[23]).to.equal(53);
+  });
+});
+
 describe('ip: hostile input', () => {
   it('random bytes and mutated frames on rx ports never throw', () => {
     const p = twoHosts({ forwarding: true });
