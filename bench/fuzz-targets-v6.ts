@@ -14,7 +14,7 @@ import {
 } from '../protocol/ipv6';
 import { MldIpContext, MldView, parseMld, parseMldQuery, parseMldV2Report } from '../protocol/mld';
 import {
-  NdpIpContext, NdpView, parseNdp, parseNeighborAdvert, parseNeighborSolicit, parseRedirect,
+  NdpIpContext, NdpView, ndpCheckPacket, parseNdp, parseNeighborAdvert, parseNeighborSolicit, parseRedirect,
   parseRouterAdvert, parseRouterSolicit,
 } from '../protocol/ndp';
 import { ParseResult, ok } from '../protocol/result';
@@ -64,7 +64,9 @@ export function dissectFrameV6(buf: Uint8Array, off: number, len: number, verify
     case ICMPV6_NEIGHBOR_ADVERT: case ICMPV6_REDIRECT:
       return parseNdp(buf, o, n, h, verifyChecksum);
     case ICMPV6_MLD_QUERY: case ICMPV6_MLD_REPORT: case ICMPV6_MLD_DONE: case ICMPV6_MLDV2_REPORT:
-      return parseMld(buf, o, n, { src: h.src, dst: h.dst, hopLimit: h.hopLimit, routerAlert: chain.routerAlert >= 0 }, verifyChecksum);
+      return parseMld(buf, o, n, {
+        src: h.src, dst: h.dst, hopLimit: h.hopLimit, routerAlert: chain.routerAlert >= 0,
+      }, verifyChecksum);
     default: {
       const m = parseIcmpv6(buf, o, n, h.src, h.dst, verifyChecksum);
       if (m.ok && icmpv6IsError(buf[o])) {
@@ -101,6 +103,7 @@ export const v6FuzzTargets: FuzzTargetV6[] = [
   { name: 'ndp neighbor advertisement', parse: (b, o, l) => parseNeighborAdvert(b, o, l, NDP_CTX, false) },
   { name: 'ndp redirect', parse: (b, o, l) => parseRedirect(b, o, l, NDP_CTX, false) },
   { name: 'NdpView.check', parse: (b, o, l) => NdpView.check(b, o, l) },
+  { name: 'ndp packet check', parse: (b, o, l) => ndpCheckPacket(b, o, l, NDP_CTX, false) },
   { name: 'mld', parse: (b, o, l) => parseMld(b, o, l, MLD_CTX, false) },
   { name: 'mld (checksum)', parse: (b, o, l) => parseMld(b, o, l, MLD_CTX) },
   { name: 'mld v2 report', parse: (b, o, l) => parseMldV2Report(b, o, l, MLD_CTX, false) },

@@ -69,8 +69,8 @@ export function icmpv6IsError(type: number): boolean {
   return type < 128;
 }
 
-/** The checksum of the ICMPv6 message [off, off+len) with the IPv6 pseudo-header for the given addresses. A
- *  message whose checksum field is correct gives 0. */
+/** The checksum of the ICMPv6 message [off, off+len) with the IPv6 pseudo-header for the given
+ *  addresses. A message whose checksum field is correct gives 0. */
 export function icmpv6Checksum(buf: Uint8Array, off: number, len: number, src: Ipv6Addr, dst: Ipv6Addr): number {
   return finish(sum16(buf, off, len, pseudoSumV6Addrs(src, dst, NH_ICMPV6, len)));
 }
@@ -268,7 +268,8 @@ export function icmpv6ErrorQuoteLen(invokingLen: number, extraHeaderLen = 0): nu
 }
 
 /** An error message to build: one of the four error kinds (its dataLen is ignored). */
-export type Icmpv6ErrorMessage = Extract<Icmpv6Message, { kind: 'dstUnreachable' | 'packetTooBig' | 'timeExceeded' | 'paramProblem' }>;
+export type Icmpv6ErrorMessage =
+  Extract<Icmpv6Message, { kind: 'dstUnreachable' | 'packetTooBig' | 'timeExceeded' | 'paramProblem' }>;
 
 /** Builds an ICMPv6 error message at `off`: copies the start of the invoking packet
  *  (`invoking[invOff .. invOff+invLen)`, from its IPv6 header on) to `off + 8`, as much as
@@ -340,7 +341,9 @@ export function icmpv6ErrorAllowed(
 
 /** Convenience for callers holding addresses rather than the invoking packet's bytes: (e.6)
  *  and the multicast part of (e.3) only. */
-export function icmpv6ErrorAllowedAddrs(src: Ipv6Addr, dst: Ipv6Addr, type: number, code: number, optionHighBits10 = false): boolean {
+export function icmpv6ErrorAllowedAddrs(
+  src: Ipv6Addr, dst: Ipv6Addr, type: number, code: number, optionHighBits10 = false,
+): boolean {
   if (ipv6IsUnspecified(src) || ipv6IsMulticast(src)) return false;
   if (ipv6IsMulticast(dst)) {
     return type === ICMPV6_PACKET_TOO_BIG ||

@@ -690,6 +690,10 @@ const DISCARD_OPTION: Ipv6ChainVerdict = Object.freeze({
   action: 'discard' as const, reason: 'ipv6: unrecognized option (discard)',
 });
 
+function optionProblem(pointer: number): Ipv6ChainVerdict {
+  return { action: 'paramProblem', code: PP_UNRECOGNIZED_OPTION, pointer, reason: 'ipv6: unrecognized option' };
+}
+
 /** Applies the receive rules that depend only on the chain: unrecognized options (RFC 8200
  *  §4.2) and Routing headers with Segments Left > 0 (this host implements no routing type).
  *  `dstIsMulticast` is the packet's destination. Whether `chain.protocol` is a recognized upper
@@ -701,11 +705,9 @@ export function ipv6ChainVerdict(chain: Ipv6Chain, dstIsMulticast: boolean): Ipv
       case OPT_ACTION_DISCARD:
         return DISCARD_OPTION;
       case OPT_ACTION_DISCARD_ICMP:
-        return { action: 'paramProblem', code: PP_UNRECOGNIZED_OPTION, pointer: u.pointer, reason: 'ipv6: unrecognized option' };
+        return optionProblem(u.pointer);
       case OPT_ACTION_DISCARD_ICMP_UNICAST:
-        return dstIsMulticast
-          ? DISCARD_OPTION
-          : { action: 'paramProblem', code: PP_UNRECOGNIZED_OPTION, pointer: u.pointer, reason: 'ipv6: unrecognized option' };
+        return dstIsMulticast ? DISCARD_OPTION : optionProblem(u.pointer);
       default:
         break;
     }

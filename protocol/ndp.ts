@@ -371,6 +371,27 @@ function checkCommon(
   return null;
 }
 
+/** The packet-level validity checks without decoding anything (no allocation): region, ND
+ *  type, ICMP length >= the type's minimum, code 0, hop limit 255, checksum, and every option
+ *  length non-zero and inside the message. The address rules need the decoded message; see
+ *  validateNdp. Returns null when the packet passes. */
+export function ndpCheckPacket(
+  buf: Uint8Array, off: number, len: number, ip: NdpIpContext, verifyChecksum = true,
+): ParseError | null {
+  const e = checkCommon(buf, off, len, -1, ip, verifyChecksum);
+  if (e !== null) return e;
+  const end = off + len;
+  let p = off + ndpFixedLen(buf[off]);
+  while (p < end) {
+    if (end - p < 2) return E_OPT_OVERRUN;
+    const n = buf[p + 1] << 3;
+    if (n === 0) return E_NDP_OPT_ZERO;
+    if (n > end - p) return E_OPT_OVERRUN;
+    p += n;
+  }
+  return null;
+}
+
 function decode(buf: Uint8Array, off: number, len: number): ParseResult<NdpMessage> {
   const type = buf[off];
   const options: NdpOption[] = [];
@@ -602,7 +623,8 @@ export function emitNdpOption(o: NdpOption, buf: Uint8Array, off: number): numbe
     case 'prefixInfo':
       buf[off] = NDP_OPT_PREFIX_INFO;
       buf[off + 2] = o.prefixLength;
-      buf[off + 3] = (o.onLink ? PREFIX_FLAG_ON_LINK : 0) | (o.autonomous ? PREFIX_FLAG_AUTONOMOUS : 0) | (o.otherFlags & 0x3f);
+      buf[off + 3] = (o.onLink ? PREFIX_FLAG_ON_LINK : 0) | (o.autonomous ? PREFIX_FLAG_AUTONOMOUS : 0) |
+        (o.otherFlags & 0x3f);
       writeU32(buf, off + 4, o.validLifetime);
       writeU32(buf, off + 8, o.preferredLifetime);
       writeU32(buf, off + 12, 0); // Reserved2
@@ -656,7 +678,8 @@ export function emitNdp(m: NdpMessage, buf: Uint8Array, off: number, src: Ipv6Ad
       for (let i = 0; i < 16; i++) buf[off + 8 + i] = m.target[i];
       break;
     case 'neighborAdvert':
-      buf[off + 4] = (m.router ? NA_FLAG_ROUTER : 0) | (m.solicited ? NA_FLAG_SOLICITED : 0) | (m.override ? NA_FLAG_OVERRIDE : 0);
+      buf[off + 4] = (m.router ? NA_FLAG_ROUTER : 0) | (m.solicited ? NA_FLAG_SOLICITED : 0) |
+        (m.override ? NA_FLAG_OVERRIDE : 0);
       for (let i = 0; i < 16; i++) buf[off + 8 + i] = m.target[i];
       break;
     case 'redirect':

@@ -8,7 +8,7 @@ import { icmpv6Checksum } from '../../protocol/icmpv6';
 import {
   NdpIpContext, NdpMessage, NdpOption, NdpOptionView, NdpView, E_NDP_OPT_ZERO, emitNdp, emitNeighborAdvert,
   emitNeighborSolicit, emitRedirect, emitRouterAdvert, emitRouterSolicit, ndpMessageLen, ndpMtu, ndpOptionLen,
-  ndpPrefixes, ndpRedirectedHeader, ndpSourceLinkAddr, ndpTargetLinkAddr, parseNdp, parseNeighborAdvert,
+  ndpCheckPacket, ndpPrefixes, ndpRedirectedHeader, ndpSourceLinkAddr, ndpTargetLinkAddr, parseNdp, parseNeighborAdvert,
   parseNeighborSolicit, parseRedirect, parseRouterAdvert, parseRouterSolicit, raPreference, validateNdp, RouterAdvert,
 } from '../../protocol/ndp';
 import { ParseResult } from '../../protocol/result';
@@ -201,7 +201,9 @@ describe('ndp: validity checks (RFC 4861 6.1, 7.1, 8.1)', () => {
       const b = build(m, ip);
       b[at + 1] = 0;
       expect(parseNdp(b, 0, b.length, ip, false)).to.equal(E_NDP_OPT_ZERO);
+      expect(ndpCheckPacket(b, 0, b.length, ip, false)).to.equal(E_NDP_OPT_ZERO);
     }
+    expect(ndpCheckPacket(build(m, ip), 0, 24, ip)).to.equal(null);
   });
 
   it('options overrunning the message, or of the wrong size for their type, are format errors', () => {
@@ -312,6 +314,11 @@ describe('ndp: hostile input', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 120 }), (bytes) => {
       sameWhenEmbedded(bytes, (x, o, l) => parseNdp(x, o, l, ip, false));
       sameWhenEmbedded(bytes, (x, o, l) => parseNdp(x, o, l, ip));
+      // The allocation-free check agrees with the full parse on structure.
+      const c = ndpCheckPacket(bytes, 0, bytes.length, ip, false);
+      const r = parseNdp(bytes, 0, bytes.length, ip, false);
+      if (c !== null) expect(r).to.equal(c);
+      else if (!r.ok) expect(r.kind).to.be.oneOf(['unexpected', 'format']);
     }));
     fc.assert(fc.property(fc.constantFrom(133, 134, 135, 136, 137), fc.uint8Array({ maxLength: 200 }), (t, rest) => {
       const b = new Uint8Array(40 + rest.length);
