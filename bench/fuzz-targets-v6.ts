@@ -102,11 +102,11 @@ export const v6FuzzTargets: FuzzTargetV6[] = [
   { name: 'ndp neighbor solicitation', parse: (b, o, l) => parseNeighborSolicit(b, o, l, NDP_CTX, false) },
   { name: 'ndp neighbor advertisement', parse: (b, o, l) => parseNeighborAdvert(b, o, l, NDP_CTX, false) },
   { name: 'ndp redirect', parse: (b, o, l) => parseRedirect(b, o, l, NDP_CTX, false) },
-  { name: 'NdpView.check', parse: (b, o, l) => NdpView.check(b, o, l) },
+  { name: 'NdpView.checked', parse: (b, o, l) => NdpView.checked(b, o, l) },
   { name: 'ndp packet check', parse: (b, o, l) => ndpCheckPacket(b, o, l, NDP_CTX, false) },
   { name: 'mld', parse: (b, o, l) => parseMld(b, o, l, MLD_CTX, false) },
   { name: 'mld (checksum)', parse: (b, o, l) => parseMld(b, o, l, MLD_CTX) },
   { name: 'mld v2 report', parse: (b, o, l) => parseMldV2Report(b, o, l, MLD_CTX, false) },
   { name: 'mld query', parse: (b, o, l) => parseMldQuery(b, o, l, MLD_CTX, false) },
-  { name: 'MldView.check', parse: (b, o, l) => MldView.check(b, o, l) },
+  { name: 'MldView.checked', parse: (b, o, l) => MldView.checked(b, o, l) },
 ];

@@ -110,6 +110,10 @@ export class MldView {
     return E_TYPE;
   }
 
+  static checked(buf: Uint8Array, off: number, len: number): ParseResult<MldView> {
+    return MldView.check(buf, off, len) ?? ok(new MldView(buf, off, len));
+  }
+
   get type(): number {
     return this.buf[this.off];
   }

@@ -200,6 +200,10 @@ export class NdpView {
     return null;
   }
 
+  static checked(buf: Uint8Array, off: number, len: number): ParseResult<NdpView> {
+    return NdpView.check(buf, off, len) ?? ok(new NdpView(buf, off, len));
+  }
+
   get type(): number {
     return this.buf[this.off];
   }
