@@ -13,8 +13,9 @@ import { incrementalUpdate16 } from '../../protocol/checksum';
 import { ETHERNET_HEADER_LEN, ETHERNET_MIN_FRAME, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetView } from '../../protocol/ethernet';
 import {
   IPV4_MAX_DATAGRAM, IPV4_MIN_HEADER_LEN, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, Ipv4Header, emitIpv4Header,
-  ipv4Header, parseIpv4Header, IPV4_OPT_LSRR, IPV4_OPT_SSRR,
+  ipv4Header, parseIpv4Header, parseIpv4Quoted, IPV4_OPT_LSRR, IPV4_OPT_SSRR, IPV4_OPT_RR, IPV4_OPT_TS, Ipv4Option, Ipv4View,
 } from '../../protocol/ipv4';
+import { updateRecordOptions } from './options';
 import {
   ICMPV4_DEST_UNREACHABLE, ICMPV4_ECHO_REPLY, ICMPV4_ECHO_REQUEST, ICMPV4_HEADER_LEN, ICMPV4_TIME_EXCEEDED,
   Icmpv4Message, TIME_EXCEEDED_REASSEMBLY, TIME_EXCEEDED_TTL, UNREACH_FRAG_NEEDED, UNREACH_HOST, UNREACH_NET,
@@ -70,6 +71,9 @@ export interface SendParams {
   df?: boolean;
   /** Interface to send on (for limited broadcast), 0/undefined: by route. */
   ifindex?: number;
+  /** IP options (echo replies carry the request's Record Route / Timestamp); they are updated
+   *  with our address and time as the datagram leaves. */
+  options?: Ipv4Option[];
 }
 
 /** Parser reason -> counter suffix, so drops are counted by reason with stable names. */
@@ -295,6 +299,21 @@ export class Ipv4Layer {
     this.icmpError({ type: ICMPV4_DEST_UNREACHABLE, code: UNREACH_PROTOCOL, nextHopMtu: 0 }, buf, off, h.headerLen + pl, ifc, linkBcast);
   }
 
+  /** RFC 1122 §3.2.2.6: Record Route and Timestamp options of an echo request "SHOULD be
+   *  updated to include the current host and included in the IP header of the Echo Reply
+   *  message, without 'truncation'. Thus, the recorded route will be for the entire round
+   *  trip." We record on arrival here and again as the reply leaves (as Linux does); other
+   *  options are not echoed. */
+  private echoOptions(buf: Uint8Array, off: number, h: Ipv4Header): Ipv4Option[] | undefined {
+    if (h.headerLen === IPV4_MIN_HEADER_LEN) return undefined;
+    const hdr = buf.slice(off, off + h.headerLen);
+    updateRecordOptions(hdr, 0, h.headerLen, h.dst, this.host.now());
+    const r = parseIpv4Quoted(hdr, 0, hdr.length);
+    if (!r.ok) return undefined;
+    const keep = r.value.options.filter((o) => o.type === IPV4_OPT_RR || o.type === IPV4_OPT_TS);
+    return keep.length > 0 ? keep : undefined;
+  }
+
   private recordFor(ifc: Interface, h: Ipv4Header, flags: number): RecordHeader {
     return { family: 4, proto: h.protocol, ifindex: ifc.index, ttl: h.ttl, tos: (h.dscp << 2) | h.ecn, flags, src: h.src, dst: h.dst };
   }
@@ -326,7 +345,7 @@ export class Ipv4Layer {
         reply.set(buf.subarray(p + ICMPV4_HEADER_LEN, p + pl), ICMPV4_HEADER_LEN);
         emitIcmpv4({ type: ICMPV4_ECHO_REPLY, code: 0, ident: m.ident, seq: m.seq }, reply, 0, pl - ICMPV4_HEADER_LEN);
         this.host.count('icmp4.tx.echo-reply');
-        this.send({ src: h.dst, dst: h.src, proto: IP_PROTO_ICMP, tos: h.dscp << 2 }, reply, 0, pl);
+        this.send({ src: h.dst, dst: h.src, proto: IP_PROTO_ICMP, tos: h.dscp << 2, options: this.echoOptions(buf, off, h) }, reply, 0, pl);
         return;
       }
       case ICMPV4_ECHO_REPLY: {
@@ -468,9 +487,11 @@ export class Ipv4Layer {
     const h = ipv4Header({
       src, dst, protocol: sp.proto, payloadLen: len, ttl: sp.ttl || DEFAULT_TTL, ident: this.ident,
       dontFragment: sp.df ?? false, dscp: ((sp.tos ?? 0) >>> 2) & 0x3f, ecn: (sp.tos ?? 0) & 3,
+      options: sp.options ?? [],
     });
+    const hl = h.headerLen;
     this.host.count('ip4.tx');
-    if (!own && IPV4_MIN_HEADER_LEN + len <= ifc.mtu) {
+    if (!own && hl === IPV4_MIN_HEADER_LEN && IPV4_MIN_HEADER_LEN + len <= ifc.mtu) {
       // Fast path: the neighbour is known and no fragmentation is needed, so the datagram is
       // built straight into the frame in the tx ring (one copy of the payload in all).
       const mac = this.knownMac(ifc, route.nextHop, dst);
@@ -492,9 +513,18 @@ export class Ipv4Layer {
         return 'sent';
       }
     }
-    const pkt = new Uint8Array(IPV4_MIN_HEADER_LEN + len);
-    pkt.set(payload.subarray(off, off + len), IPV4_MIN_HEADER_LEN);
+    if (hl + len > IPV4_MAX_DATAGRAM) {
+      this.host.count('ip4.tx.drop.too-big');
+      return 'too-big';
+    }
+    const pkt = new Uint8Array(hl + len);
+    pkt.set(payload.subarray(off, off + len), hl);
     emitIpv4Header(h, pkt, 0);
+    if (hl > IPV4_MIN_HEADER_LEN && updateRecordOptions(pkt, 0, hl, src, this.host.now())) {
+      new Ipv4View(pkt, 0).fillChecksum();
+      const r = parseIpv4Header(pkt, 0, pkt.length, false);
+      if (r.ok) h.options = r.value.options;
+    }
     if (own) {
       // Addressed to ourselves: loop back without touching a link.
       this.host.count('ip4.tx.local');
@@ -658,7 +688,17 @@ export class Ipv4Layer {
     pkt[10] = cs >>> 8;
     pkt[11] = cs & 0xff;
     this.host.count('ip4.fwd');
-    const fh = { ...h, ttl: h.ttl - 1, options: h.options.map((o) => ({ type: o.type, data: o.data ? o.data.slice() : undefined })) };
+    let fh: Ipv4Header = { ...h, ttl: h.ttl - 1, options: h.options.map((o) => ({ type: o.type, data: o.data ? o.data.slice() : undefined })) };
+    if (h.headerLen > IPV4_MIN_HEADER_LEN) {
+      // RFC 791 §3.1 / RFC 1812 §5.3.13: Record Route and Timestamp record the router, with the
+      // address of the interface the datagram leaves by.
+      const me = out.sourceFor(dst, route.nextHop) ?? 0;
+      if (updateRecordOptions(pkt, 0, h.headerLen, me, this.host.now())) {
+        new Ipv4View(pkt, 0).fillChecksum();
+        const r = parseIpv4Header(pkt, 0, len, false);
+        if (r.ok) fh = r.value;
+      }
+    }
     this.transmit(out, route.nextHop, fh, pkt, 0, len);
   }
 }

@@ -90,6 +90,20 @@ describe('ip: golden replays of Linux captures', () => {
     const theirs = icmpMessages(cap.filter((f) => !fromA(f))).map((b) => b.toString('hex'));
     expect(theirs).to.have.length(2);
     expect(mine).to.deep.equal(theirs);
+    // RFC 1122 §3.2.2.6: the reply carries the request's Record Route / Timestamp, updated
+    // with this host on arrival and on departure, as Linux does.
+    const opts = (list: Uint8Array[]): Array<{ type: number; data: Buffer }> => list.filter((f) => etherType(f) === 0x0800).map((f) => {
+      const h = parseIpv4Header(f, 14, f.length - 14);
+      if (!h.ok) throw new Error(h.reason);
+      const o = h.value.options.find((x) => x.type === 7 || x.type === 68)!;
+      return { type: o.type, data: Buffer.from(o.data!) };
+    });
+    const ourOpts = opts(seen.get('out')!);
+    const linuxOpts = opts(cap.filter((f) => !fromA(f)));
+    expect(ourOpts[0]).to.deep.equal(linuxOpts[0]); // Record Route: identical bytes
+    expect(ourOpts[1].type).to.equal(68);
+    expect(ourOpts[1].data.subarray(0, 2)).to.deep.equal(linuxOpts[1].data.subarray(0, 2)); // pointer, oflw/flg
+    expect(ourOpts[1].data.readUInt32BE(2)).to.equal(linuxOpts[1].data.readUInt32BE(2)); // A's own stamp kept
   });
 
   it('sends the same Fragmentation Needed as a Linux router (v4-fragneeded.pcap)', () => {

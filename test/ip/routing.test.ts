@@ -50,6 +50,28 @@ describe('ip: forwarding', () => {
     expect(h.ok && h.value.ttl).to.equal(63); // checksum verified by the parse
   });
 
+  it('records the outgoing address in Record Route when forwarding (RFC 791)', () => {
+    const p = routed();
+    p.settle();
+    p.control('a', 'ping', { dst: '198.51.100.3' });
+    p.settle();
+    const rr = new Uint8Array(11);
+    rr[0] = 4; // pointer: first slot
+    inject(p, 'r', 'rx:eth0', ipv4Frame(MAC_R0, MAC_A, { src: '192.0.2.1', dst: '198.51.100.3', protocol: 1, options: [{ type: 7, data: rr.subarray(0, 9) }] },
+      echoRequest(9, 9, new Uint8Array(4))));
+    p.settle();
+    const fwd = ipFrames(seen.get('r_c')).find((f) => (f[14] & 15) > 5)!;
+    const h = parseIpv4Header(fwd, 14, fwd.length - 14);
+    expect(h.ok).to.equal(true);
+    const o = h.ok ? h.value.options.find((x) => x.type === 7)! : null;
+    expect([...o!.data!]).to.deep.equal([8, 198, 51, 100, 254, 0, 0, 0, 0]);
+    // c's echo reply carries the option on: c fills the last slot on arrival, then it is full
+    // ("forwarded without inserting the address").
+    const back = ipFrames(seen.get('r_a')).filter((f) => (f[14] & 15) > 5).pop()!;
+    const hb = parseIpv4Header(back, 14, back.length - 14);
+    expect(hb.ok && [...hb.value.options.find((x) => x.type === 7)!.data!]).to.deep.equal([12, 198, 51, 100, 254, 198, 51, 100, 3]);
+  });
+
   it('fragments to the smaller outgoing MTU and the far end reassembles', () => {
     const p = routed();
     p.settle();
