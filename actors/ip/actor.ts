@@ -34,6 +34,7 @@ import { DEFAULT_ICMP_RATE } from './icmp';
 import { Ipv4Layer, TransportPort } from './ipv4';
 import { RECORD_FLAG_DF, RECORD_HEADER_LEN, RecordHeader, readRecordHeader, writeRecordHeader } from './records';
 import { parseRouteDestV4 } from './routes';
+import { LinkHandlers, receiveFrame } from './link';
 
 const TOP_KEYS = new Set(['interfaces', 'routes', 'forwarding', 'icmpRateLimit', 'reassembly', 'neighbor']);
 const IFACE_KEYS = new Set(['name', 'mac', 'mtu', 'addresses', 'up']);
@@ -114,6 +115,13 @@ export class IpCore implements ActorCore {
   // -------------------------------------------------------------------------------------------
   // Data path
 
+  /** Received frames by EtherType (the IPv6 half adds `ipv6`). */
+  private readonly handlers: LinkHandlers = {
+    ipv4: (ifc, b, o, l, bc) => this.v4.rxIpv4(ifc, b, o, l, bc),
+    arp: (ifc, b, o, l, src) => this.v4.arp.input(ifc.index, b, o, l, src),
+    count: (n) => this.ctx.counters.add(n),
+  };
+
   onRecord(port: string, bytes: Uint8Array, off: number, len: number): void {
     if (port.startsWith('rx:')) {
       const ifc = this.ifaces.get(port.slice(3));
@@ -121,7 +129,7 @@ export class IpCore implements ActorCore {
         this.ctx.counters.add('rx.drop.unknown-port');
         return;
       }
-      this.v4.rxFrame(ifc, bytes, off, len);
+      receiveFrame(ifc, bytes, off, len, this.handlers);
       return;
     }
     if (port === 'tcp' || port === 'udp' || port === 'icmp') {

@@ -7,10 +7,11 @@
 
 import {
   Ipv4Addr, MacAddr, formatIpv4, ipv4IsLinkLocal, ipv4IsLoopback, ipv4IsMulticast, ipv4MulticastMac,
-  macBroadcast, macEqualAt, formatMac,
+  macBroadcast, formatMac,
 } from '../../protocol/address';
 import { incrementalUpdate16 } from '../../protocol/checksum';
-import { ETHERNET_HEADER_LEN, ETHERNET_MIN_FRAME, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetView } from '../../protocol/ethernet';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../protocol/ethernet';
+import { FrameSink, beginFrame, finishFrame, writeFrame } from './link';
 import {
   IPV4_MAX_DATAGRAM, IPV4_MIN_HEADER_LEN, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, Ipv4Header, emitIpv4Header,
   ipv4Header, parseIpv4Header, parseIpv4Quoted, IPV4_OPT_LSRR, IPV4_OPT_SSRR, IPV4_OPT_RR, IPV4_OPT_TS, Ipv4Option, Ipv4View,
@@ -34,15 +35,10 @@ export const DEFAULT_TTL = 64;
 
 export type TransportPort = 'tcp' | 'udp' | 'icmp';
 
-export interface Ipv4Host {
+export interface Ipv4Host extends FrameSink {
   now(): number;
   random(): number;
   count(name: string, n?: number): void;
-  /** Reserves `len` bytes for one frame in the interface's output ring: returns the ring's
-   *  byte array and offset to write at, or null (no ring, full: counted by the host). The frame
-   *  is written in place (no copy per layer) and published with commitFrame. */
-  reserveFrame(iface: Interface, len: number): { bytes: Uint8Array; at: number } | null;
-  commitFrame(iface: Interface, len: number): void;
   /** Hands a packet to a transport output port. False if nothing is wired or the ring is full. */
   deliver(port: TransportPort, h: RecordHeader, payload: Uint8Array, off: number, len: number): boolean;
   hasPort(port: TransportPort): boolean;
@@ -101,7 +97,6 @@ export class Ipv4Layer {
   /** Scratch header reused by the outermost parse (its options array is reused too, so it must
    *  start as a real header value). */
   private readonly hdr: Ipv4Header = ipv4Header({ src: 0, dst: 0, protocol: 0, payloadLen: 0 });
-  private readonly frameSrc = new Uint8Array(6);
   private depth = 0;
 
   constructor(
@@ -158,45 +153,9 @@ export class Ipv4Layer {
   // -------------------------------------------------------------------------------------------
   // Input
 
-  /** One Ethernet frame from interface `ifc`. Never throws on bad input. */
-  rxFrame(ifc: Interface, buf: Uint8Array, off: number, len: number): void {
-    if (!ifc.up) {
-      this.host.count('eth.drop.link-down');
-      return;
-    }
-    const e = EthernetView.check(buf, off, len);
-    if (e !== null) {
-      this.host.count('eth.drop.short');
-      return;
-    }
-    const eth = new EthernetView(buf, off, len);
-    const linkBcast = eth.dstIsMulticast;
-    // IEEE 802.3: accept frames to our unicast address or a group address; a frame to another
-    // station's unicast address reached us only because the link is shared (or promiscuous).
-    if (!linkBcast && !macEqualAt(ifc.mac, buf, off)) {
-      this.host.count('eth.drop.other-host');
-      return;
-    }
-    if (eth.tagCount !== 0) {
-      this.host.count('eth.drop.vlan'); // VLAN sub-interfaces are not configured here
-      return;
-    }
-    const type = eth.etherType;
-    const p = eth.payloadOff;
-    const pl = eth.payloadLen;
-    if (type === ETHERTYPE_IPV4) {
-      this.host.count('ip4.rx');
-      this.rxIpv4(ifc, buf, p, pl, linkBcast);
-    } else if (type === ETHERTYPE_ARP) {
-      for (let i = 0; i < 6; i++) this.frameSrc[i] = buf[off + 6 + i];
-      this.arp.input(ifc.index, buf, p, pl, this.frameSrc);
-    } else {
-      this.host.count('eth.drop.ethertype');
-    }
-  }
-
-  /** One IPv4 datagram (`len` may include link padding). */
+  /** One IPv4 datagram (`len` may include link padding). Never throws on bad input. */
   rxIpv4(ifc: Interface, buf: Uint8Array, off: number, len: number, linkBcast: boolean): void {
+    this.host.count('ip4.rx');
     // RFC 1122 §3.2.1.1: "A datagram whose version number is not 4 MUST be silently discarded."
     // RFC 1122 §3.2.1.2: "A host MUST verify the IP header checksum on every received datagram
     // and silently discard every datagram that has a bad checksum." RFC 791: Total Length must
@@ -496,20 +455,11 @@ export class Ipv4Layer {
       // built straight into the frame in the tx ring (one copy of the payload in all).
       const mac = this.knownMac(ifc, route.nextHop, dst);
       if (mac !== null) {
-        const n = Math.max(ETHERNET_HEADER_LEN + IPV4_MIN_HEADER_LEN + len, ETHERNET_MIN_FRAME);
-        const slot = this.host.reserveFrame(ifc, n);
-        if (slot === null) return 'link-drop';
-        const f = slot.bytes;
-        const at = slot.at;
-        f.set(mac, at);
-        f.set(ifc.mac, at + 6);
-        f[at + 12] = ETHERTYPE_IPV4 >>> 8;
-        f[at + 13] = ETHERTYPE_IPV4 & 0xff;
-        const ipAt = at + ETHERNET_HEADER_LEN;
-        f.set(payload.subarray(off, off + len), ipAt + IPV4_MIN_HEADER_LEN);
-        emitIpv4Header(h, f, ipAt);
-        if (ETHERNET_HEADER_LEN + IPV4_MIN_HEADER_LEN + len < n) f.fill(0, ipAt + IPV4_MIN_HEADER_LEN + len, at + n);
-        this.host.commitFrame(ifc, n);
+        const o = beginFrame(this.host, ifc, mac, ETHERTYPE_IPV4, IPV4_MIN_HEADER_LEN + len);
+        if (o === null) return 'link-drop';
+        o.bytes.set(payload.subarray(off, off + len), o.payloadAt + IPV4_MIN_HEADER_LEN);
+        emitIpv4Header(h, o.bytes, o.payloadAt);
+        finishFrame(this.host, ifc, o);
         return 'sent';
       }
     }
@@ -598,20 +548,7 @@ export class Ipv4Layer {
   }
 
   private sendEthernet(ifc: Interface, dstMac: MacAddr, etherType: number, pkt: Uint8Array, off: number, len: number): boolean {
-    // RFC 894: the data field is at least 46 octets; we pad short frames with zeros.
-    const n = Math.max(ETHERNET_HEADER_LEN + len, ETHERNET_MIN_FRAME);
-    const slot = this.host.reserveFrame(ifc, n);
-    if (slot === null) return false;
-    const f = slot.bytes;
-    const at = slot.at;
-    f.set(dstMac, at);
-    f.set(ifc.mac, at + 6);
-    f[at + 12] = etherType >>> 8;
-    f[at + 13] = etherType & 0xff;
-    f.set(off === 0 && len === pkt.length ? pkt : pkt.subarray(off, off + len), at + ETHERNET_HEADER_LEN);
-    if (ETHERNET_HEADER_LEN + len < n) f.fill(0, at + ETHERNET_HEADER_LEN + len, at + n);
-    this.host.commitFrame(ifc, n);
-    return true;
+    return writeFrame(this.host, ifc, dstMac, etherType, pkt, off, len);
   }
 
   // -------------------------------------------------------------------------------------------

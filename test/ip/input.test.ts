@@ -87,11 +87,16 @@ describe('ip: IPv4 input validation', () => {
     v6[12] = 0x86;
     v6[13] = 0xdd;
     inject(p, 'b', 'rx:eth0', v6);
+    const lldp = good();
+    lldp[12] = 0x88;
+    lldp[13] = 0xcc;
+    inject(p, 'b', 'rx:eth0', lldp);
     p.settle();
     const c = p.counters('b');
     expect(c['eth.drop.other-host']).to.equal(1);
     expect(c['ip4.drop.not-for-us']).to.equal(1);
     expect(c['eth.drop.ethertype']).to.equal(1);
+    expect(c['eth.drop.ipv6']).to.equal(1); // until the IPv6 half plugs in
   });
 
   it('sends a transport packet from the udp input port, fragmenting above the MTU', () => {
