@@ -9,7 +9,9 @@ import { registerKind } from '../../base/registry';
 import type { PipelineSpec, ActorSpec, LinkSpec } from '../../base/types';
 import { IpCore } from '../../actors/ip/actor';
 
-export type Filter = (rec: Uint8Array) => Uint8Array | null;
+/** A tap's filter: pass (return the record, maybe mangled), drop (null), or send several
+ *  (duplicates, held-back frames for reordering). */
+export type Filter = (rec: Uint8Array) => Uint8Array | Uint8Array[] | null;
 
 /** Records seen per tap actor name, and the filter each applies. */
 export const seen = new Map<string, Uint8Array[]>();
@@ -20,17 +22,19 @@ export function create(ctx: ActorContext): ActorCore {
   seen.set(ctx.name, list);
   return {
     onRecord(_port, bytes, off, len) {
-      let rec: Uint8Array | null = bytes.slice(off, off + len);
-      list.push(rec);
+      const rec = bytes.slice(off, off + len);
       const f = filters.get(ctx.name);
-      if (f) rec = f(rec);
-      if (!rec) return;
       const out = ctx.out('out');
-      if (!out) return;
-      const at = out.tryReserve(rec.length);
-      if (at < 0) return false;
-      out.bytes.set(rec, at);
-      out.commit(rec.length, false);
+      if (out && out.free() < 4 * (len + 64)) return false; // room for what a filter may emit
+      list.push(rec);
+      const res = f ? f(rec) : rec;
+      if (!res || !out) return;
+      for (const r of Array.isArray(res) ? res : [res]) {
+        const at = out.tryReserve(r.length);
+        if (at < 0) return;
+        out.bytes.set(r, at);
+        out.commit(r.length, false);
+      }
     },
   };
 }
