@@ -29,7 +29,16 @@ export class CommittedRecords {
     return (i * 2 + (Atomics.load(this.sel, i) & 1)) * this.fields;
   }
 
-  /** Reads field f of the committed version of record i. */
+  /** Copies every field of one committed version of record i into `out` (the selector is read
+   *  once, so a concurrent reader gets one consistent version unless the writer commits twice
+   *  while it copies; readers that must be exact re-check with version()). */
+  read(i: number, out: Float64Array | number[]): void {
+    const b = this.committedBase(i);
+    for (let f = 0; f < this.fields; f++) out[f] = this.slots[b + f];
+  }
+
+  /** Reads field f of the committed version of record i (one field; for several fields of
+   *  one version use read()). */
   get(i: number, f: number): number {
     return this.slots[this.committedBase(i) + f];
   }

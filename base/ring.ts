@@ -215,11 +215,13 @@ export class RingWriter extends RingBase {
   }
 
   /** Blocking reserve for worker threads: waits (Atomics.wait, no spinning) up to timeoutMs for
-   *  space. Returns -1 on timeout. */
-  reserveWait(n: number, timeoutMs: number): number {
+   *  space. Returns -1 on timeout. Before waiting it publishes pending commits (the consumer
+   *  cannot free space for records it cannot see); a writer that keeps exactly-once
+   *  bookkeeping of its batches passes publishPending=false and publishes itself. */
+  reserveWait(n: number, timeoutMs: number, publishPending = true): number {
     let at = this.tryReserve(n);
     if (at >= 0) return at;
-    this.publish();
+    if (publishPending) this.publish();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const seq = this.producerBell.prepare();
@@ -237,11 +239,12 @@ export class RingWriter extends RingBase {
     }
   }
 
-  /** Non-blocking wait for space, for the main thread. Resolves with the offset or -1. */
-  async reserveAsync(n: number, timeoutMs: number): Promise<number> {
+  /** Non-blocking wait for space, for the main thread. Resolves with the offset or -1.
+   *  publishPending as for reserveWait(). */
+  async reserveAsync(n: number, timeoutMs: number, publishPending = true): Promise<number> {
     let at = this.tryReserve(n);
     if (at >= 0) return at;
-    this.publish();
+    if (publishPending) this.publish();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const seq = this.producerBell.prepare();
@@ -312,16 +315,24 @@ export class RingReader extends RingBase {
     return this.peekOff;
   }
 
-  /** A record failed validation: drop everything committed so far, count it, carry on. */
+  /** A record failed validation: drop everything committed so far, count it, carry on.
+   *  Inside a drain that defers its release, the new TAIL is published by releaseConsumed()
+   *  (records already handed out in that batch must not be released before the actor has
+   *  published its outputs). */
   private corrupt(): number {
     Atomics.add(this.hdr, RingWord.CORRUPT, 1);
     this.headCache = Atomics.load(this.hdr, RingWord.HEAD) >>> 0;
     this.tailLocal = this.headCache;
-    Atomics.store(this.hdr, RingWord.TAIL, this.tailLocal | 0);
-    this.producerBell.ring();
     this.peekNext = -1;
+    if (this.deferRelease) this.tailDirty = true;
+    else {
+      Atomics.store(this.hdr, RingWord.TAIL, this.tailLocal | 0);
+      this.producerBell.ring();
+    }
     return -1;
   }
+  private deferRelease = false;
+  private tailDirty = false;
 
   /** Returns the offset in `bytes` of the next record's payload (length in `peekLength`), or
    *  -1 when the ring is empty. */
@@ -344,6 +355,7 @@ export class RingReader extends RingBase {
   }
 
   private publishTail(): void {
+    this.tailDirty = false;
     Atomics.store(this.hdr, RingWord.TAIL, this.tailLocal | 0);
     if (this.releasedLocal) {
       Atomics.add(this.hdr, RingWord.RELEASED, this.releasedLocal);
@@ -358,25 +370,29 @@ export class RingReader extends RingBase {
    *  re-delivers rather than loses). Returns the number of records handled. */
   drain(fn: RecordHandler, max = Infinity, release = true): number {
     let n = 0;
-    while (n < max) {
-      const off = this.peekNext >= 0 ? this.peekOff : this.locate();
-      if (off < 0) break;
-      const next = this.peekNext;
-      if (fn(this.bytes, off, this.peekLen) === false) break;
-      this.tailLocal = next;
-      this.peekNext = -1;
-      n++;
-    }
-    if (n > 0) {
+    this.deferRelease = !release;
+    try {
+      while (n < max) {
+        const off = this.peekNext >= 0 ? this.peekOff : this.locate();
+        if (off < 0) break;
+        const next = this.peekNext;
+        if (fn(this.bytes, off, this.peekLen) === false) break;
+        this.tailLocal = next;
+        this.peekNext = -1;
+        n++;
+      }
+    } finally {
+      // Even if a handler throws, the records it already consumed are accounted for.
+      this.deferRelease = false;
       this.releasedLocal += n;
-      if (release) this.publishTail();
+      if (release && (n > 0 || this.tailDirty)) this.publishTail();
     }
     return n;
   }
 
   /** Publishes the space of records consumed by drain(fn, max, false). */
   releaseConsumed(): void {
-    if (this.releasedLocal > 0) this.publishTail();
+    if (this.releasedLocal > 0 || this.tailDirty) this.publishTail();
   }
 
   /** Blocking wait for data (worker threads only). Returns true when data is available. */
