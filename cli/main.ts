@@ -5,6 +5,7 @@ import { runDemo } from './demo';
 import { UsageError } from './args';
 import { runUp, UP_USAGE } from './up';
 import { runCtl, CTL_USAGE } from './ctl';
+import { runLabCli, LAB_USAGE } from './lab';
 
 const VERSION = '0.1.0';
 
@@ -22,10 +23,13 @@ Usage:
         salamander up --tap sal0 --addr sal0=192.0.2.2/24 --route default=192.0.2.1
   ${CTL_USAGE}
       Reconfigures a running "up" live through its control socket (Unix socket, mode 0600).
+  ${LAB_USAGE}
+      Runs a deterministic scenario (inline stacks, fake clock, seeded impairments and kills)
+      over many seeds in parallel; each failure prints the command that replays it.
   salamander help | --help | -h
   salamander version | --version
 
-Not yet (see README "Status"): lab, ctl top, --serve, --socks.
+Not yet (see README "Status"): ctl top, --serve, --socks.
 `;
 
 function parseNumberFlag(args: string[], name: string, def: number, min: number, max: number): number {
@@ -63,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'ctl':
         return await runCtl(rest);
       case 'lab':
-        throw new UsageError(`"${cmd}" is not implemented yet in this build (see README "Status")`);
+        return await runLabCli(rest);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }
