@@ -558,8 +558,9 @@ export class Ipv4Layer {
     const len = h.headerLen + h.payloadLen;
     const src = h.src;
     const dst = h.dst;
-    // RFC 1812 §5.3.4: "A router SHOULD NOT forward ... a packet received as a link-layer
-    // broadcast or multicast ... unless it is addressed to an IP multicast address".
+    // RFC 1812 §5.3.4: "A router MUST NOT forward any packet that the router received as a Link
+    // Layer broadcast, unless it is directed to an IP Multicast address." and the same for Link
+    // Layer multicasts (we forward no IP multicast at all).
     if (linkBcast) {
       this.host.count('ip4.fwd.drop.link-broadcast');
       return;
