@@ -19,8 +19,9 @@
 // RFC 1122 §2.3.2.2: "The link layer SHOULD save (rather than discard) at least one (the latest)
 // packet of each set of packets destined to the same unresolved IP address". We keep a bounded
 // queue per entry (oldest dropped first) and drop it with an unreachable callback when
-// resolution fails (RFC 4861 §7.2.2: "... an ICMP destination unreachable indication with code
-// 3 (Address Unreachable) is returned" for each queued packet).
+// resolution fails (RFC 4861 §7.2.2: "The sender MUST return ICMP destination unreachable
+// indications with code 3 (Address Unreachable) for each packet queued awaiting address
+// resolution"; for IPv4 that is Host Unreachable, RFC 1812 §5.2.7.1).
 
 import {
   Ipv4Addr, MacAddr, formatIpv4, formatMac, macBroadcast, macEqual, macZero,
