@@ -3,15 +3,16 @@
 
 import { parseArgs, UsageError, defaultControlPath } from './args';
 import { controlCall, ControlError } from './control';
+import { runTop } from './top';
 
 export const CTL_USAGE = `salamander ctl [--control PATH] [--json] <command>
-    status | actors
+    status | actors | top [--interval MS] [--count N]
     addr add|del IFACE CIDR
     route add|del DEST GATEWAY [metric N]
     link set IFACE up|down | link add tap NAME | link del NAME
     fault inject ACTOR KIND        (KIND: throw, exit, terminate, hang, oom)`;
 
-const COMMANDS = new Set(['status', 'actors', 'addr', 'route', 'link', 'fault']);
+const COMMANDS = new Set(['status', 'actors', 'addr', 'route', 'link', 'fault', 'top']);
 
 function text(cmd: string, r: unknown): string {
   if (cmd === 'status') {
@@ -51,6 +52,19 @@ export async function runCtl(argv: string[]): Promise<number> {
   if (!cmd) throw new UsageError(`ctl needs a command\n${CTL_USAGE}`);
   if (!COMMANDS.has(cmd)) throw new UsageError(`unknown ctl command "${cmd}"\n${CTL_USAGE}`);
   const path = flags.get('--control')?.[0] ?? defaultControlPath();
+  if (cmd === 'top') {
+    const t = parseArgs(args, { '--interval': { value: true }, '--count': { value: true } });
+    const interval = Number(t.flags.get('--interval')?.[0] ?? 1000);
+    const count = Number(t.flags.get('--count')?.[0] ?? 0);
+    if (!Number.isInteger(interval) || interval < 100) throw new UsageError('--interval must be an integer >= 100 (ms)');
+    if (!Number.isInteger(count) || count < 0) throw new UsageError('--count must be an integer >= 0 (0 = until interrupted)');
+    try {
+      return await runTop(path, interval, count);
+    } catch (e) {
+      process.stderr.write(`salamander ctl: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   try {
     const r = await controlCall(path, cmd, args);
     process.stdout.write((json ? JSON.stringify(r) : text(cmd, r)) + '\n');
