@@ -88,7 +88,7 @@ export function validateStackConfig(raw: unknown): StackConfig {
     const where = `links[${i}]`;
     if (!isObj(l)) throw new StackConfigError(`${where} must be an object`);
     unknownKeys(l, LINK_KEYS, where);
-    if (typeof l.name !== 'string' || !/^[A-Za-z0-9_.-]{1,15}$/.test(l.name)) throw new StackConfigError(`${where}.name must be 1-15 characters of A-Z a-z 0-9 _ . -`);
+    if (typeof l.name !== 'string' || !/^[A-Za-z0-9_-]{1,15}$/.test(l.name)) throw new StackConfigError(`${where}.name must be 1-15 characters of A-Z a-z 0-9 _ - (no dots: a dot separates actor and port)`);
     if (names.has(l.name)) throw new StackConfigError(`${where}: duplicate link name "${l.name}"`);
     names.add(l.name);
     if (l.type !== 'tap' && l.type !== 'wire' && l.type !== 'loopback') throw new StackConfigError(`${where}.type must be "tap", "wire" or "loopback"`);

@@ -41,7 +41,7 @@ export function upConfig(argv: string[]): { config: StackConfig; control: string
   }
   const cfg: StackConfig = { ...base, links: [...(base.links ?? [])], routes: [...(base.routes ?? [])] };
   for (const t of flags.get('--tap') ?? []) {
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(t)) throw new UsageError(`--tap ${t}: not a valid interface name (1-15 characters)`);
+    if (!/^[A-Za-z0-9_-]{1,15}$/.test(t)) throw new UsageError(`--tap ${t}: not a valid interface name (1-15 characters of A-Z a-z 0-9 _ -)`);
     if (cfg.links!.some((l) => l.name === t)) throw new UsageError(`--tap ${t} given twice`);
     cfg.links!.push({ name: t, type: 'tap', device: t });
   }
