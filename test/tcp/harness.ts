@@ -266,7 +266,7 @@ export class Net {
     const d0 = this.cores[0].nextDeadline();
     const d1 = this.cores[1].nextDeadline();
     const t = Math.min(tq, d0, d1);
-    if (!(t <= limit)) return false;
+    if (!(t <= limit) || t === Infinity) return false;
     this.clock.advanceTo(t);
     if (tq === t) {
       const x = this.q.splice(best, 1)[0];
