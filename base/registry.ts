@@ -10,6 +10,7 @@ const KINDS: Record<string, string> = {
   source: '../actors/lab/source',
   sink: '../actors/lab/sink',
   ip: '../actors/ip/actor',
+  udp: '../actors/udp/actor',
 };
 
 /** Registers another kind (tests, users' own actors). Paths must be absolute compiled JS. */
