@@ -55,14 +55,14 @@ export function portOffset(key: Buffer, t: FourTuple): number {
   return keyedHash(key, L_PORT, { ...t, localPort: 0 });
 }
 
-// ---- SYN cookies (RFC 4987 §3.6), in the layout Linux uses: the cookie is
-//   hash1(tuple) + peer ISN + (count << 24) + ((hash2(tuple, count) + data) & 0xffffff)
-// where count is the 64-second time counter and data the MSS index (3 bits). A cookie is valid
-// for COOKIE_MAX_AGE counts. Window scale and SACK-permitted ride in the low bits of our TSval
-// (only when the peer sent timestamps, as Linux does).
+// ---- SYN cookies (RFC 4987 §3.6). Our ISS is
+//   hash1(tuple) + peer ISN + (count << 24 | hash2(tuple, count, peer ISN, mss index) << 3 | mss index)
+// with count the 64-second time counter (8 bits), 21 bits of authenticator and the MSS index
+// (3 bits). A cookie is valid for COOKIE_MAX_AGE counts. Window scale and SACK-permitted ride in
+// the low bits of our TSval (only when the peer sent timestamps, as Linux does).
 
 const COOKIE_BITS = 24;
-const COOKIE_MASK = (1 << COOKIE_BITS) - 1;
+const AUTH_MASK = (1 << 21) - 1;
 export const COOKIE_PERIOD_MS = 64_000;
 const COOKIE_MAX_AGE = 2;
 /** MSS values a cookie can carry (index in 3 bits). */
@@ -78,11 +78,15 @@ export function cookieMssIndex(mss: number): number {
   return i;
 }
 
+function cookieAuth(key: Buffer, t: FourTuple, count: number, peerIsn: number, mssIndex: number): number {
+  return keyedHash(key, L_COOKIE2, t, [count, peerIsn, mssIndex]) & AUTH_MASK;
+}
+
 export function makeCookie(key: Buffer, t: FourTuple, peerIsn: number, nowMs: number, mssIndex: number): number {
   const count = cookieCount(nowMs);
   const h1 = keyedHash(key, L_COOKIE1, t);
-  const h2 = keyedHash(key, L_COOKIE2, t, [count]);
-  return (h1 + peerIsn + (count << COOKIE_BITS) + ((h2 + mssIndex) & COOKIE_MASK)) >>> 0;
+  const low = (cookieAuth(key, t, count, peerIsn, mssIndex) << 3) | (mssIndex & 7);
+  return (h1 + peerIsn + ((count << COOKIE_BITS) >>> 0) + low) >>> 0;
 }
 
 /** Checks a cookie (our ISS = SEG.ACK - 1, peer ISN = SEG.SEQ - 1); the MSS index or -1. */
@@ -92,9 +96,9 @@ export function checkCookie(key: Buffer, t: FourTuple, peerIsn: number, cookie: 
   const count = c >>> COOKIE_BITS;
   const age = (cookieCount(nowMs) - count) & 0xff;
   if (age >= COOKIE_MAX_AGE) return -1;
-  const h2 = keyedHash(key, L_COOKIE2, t, [count]);
-  const data = ((c & COOKIE_MASK) - h2) & COOKIE_MASK;
-  return data < COOKIE_MSS.length ? data : -1;
+  const idx = c & 7;
+  if (((c >>> 3) & AUTH_MASK) !== cookieAuth(key, t, count, peerIsn, idx)) return -1;
+  return idx;
 }
 
 /** Options folded into the low 5 bits of a cookie SYN-ACK's TSval: bit 4 = SACK-permitted,
