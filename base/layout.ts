@@ -56,6 +56,9 @@ export const ActorWord = {
   INCARNATION: 20,
   /** Monotonic ms (low 31 bits) when the current work batch began; for hang diagnosis. */
   BATCH_START: 21,
+  /** Linux thread id of the worker holding the role (-1 if unknown): the hang detector reads
+   *  its CPU time from /proc to tell a spinning actor from one starved of CPU. */
+  TID: 22,
 } as const;
 /** Counters are Float64 slots (single writer: the actor; exact up to 2^53) starting at this byte
  *  offset of the actor block, so a counter keeps counting across restarts of the role. */

@@ -48,6 +48,7 @@ function adopt(role: RoleAssignment, control: MessagePort): void {
   bell = new Bell({ buffer: role.block, index: ActorWord.BELL, eventfd: role.bellEventfd });
   Atomics.store(block, ActorWord.STATE, ActorState.STARTING);
   Atomics.store(block, ActorWord.INCARNATION, role.incarnation);
+  Atomics.store(block, ActorWord.TID, threadId());
   Atomics.store(block, ActorWord.BUSY, 1);
   try {
     runner = new ActorRunner(role, {
@@ -83,6 +84,18 @@ function adopt(role: RoleAssignment, control: MessagePort): void {
   Atomics.store(block, ActorWord.STATE, ActorState.RUNNING);
   post({ type: 'ready', name: role.name, incarnation: role.incarnation });
   setImmediate(loop);
+}
+
+/** This thread's Linux tid, from /proc/thread-self -> "<pid>/task/<tid>" (-1 elsewhere). */
+function threadId(): number {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const link = (require('node:fs') as typeof import('node:fs')).readlinkSync('/proc/thread-self');
+    const tid = Number(link.split('/').pop());
+    return Number.isInteger(tid) ? tid : -1;
+  } catch {
+    return -1;
+  }
 }
 
 function injectFault(kind: FaultKind): void {

@@ -9,6 +9,7 @@ const SECTIONS: Array<[string, string, string]> = [
   ['ring', './ring', 'benchRing'],
   ['protocol', './protocol', 'benchProtocol'],
   ['nic', './nic', 'benchNic'],
+  ['peer', './peer', 'benchPeer'],
 ];
 
 async function main(): Promise<void> {

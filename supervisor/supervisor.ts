@@ -7,6 +7,7 @@
 
 import { Worker, MessageChannel, MessagePort } from 'node:worker_threads';
 import * as path from 'node:path';
+import * as fs from 'node:fs';
 import EventEmitter from 'eventemitter3';
 import * as Comlink from 'comlink';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -69,6 +70,8 @@ interface Role extends RoleResources {
   /** Hang detector state. */
   lastBeat: number;
   lastBeatAt: number;
+  /** CPU ms the worker thread had used when its heartbeat was first seen still (-1: unknown). */
+  stallCpuMs: number;
   /** Rejects outstanding RPC calls when the incarnation dies. */
   died: { promise: Promise<never>; reject: (e: Error) => void };
   ready: { resolve: () => void; reject: (e: Error) => void } | null;
@@ -84,6 +87,21 @@ interface Spare {
 const WORKER_SCRIPT = path.join(__dirname, '..', 'base', 'worker.js');
 /** How long an actor with an injected exit/throw/oom in flight may stay silent. */
 const INJECTED_FAULT_GRACE_MS = 5000;
+/** Resolution of /proc thread CPU times (USER_HZ = 100). */
+const CPU_TICK_MS = 10;
+
+/** CPU time (user + system, ms) a thread of this process has used, or -1 if unknown. */
+function threadCpuMs(tid: number): number {
+  if (tid <= 0) return -1;
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+    // Fields after the ")" that ends the command name: state is field 3; utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * CPU_TICK_MS;
+  } catch {
+    return -1;
+  }
+}
 
 export class SupervisorError extends Error {
   constructor(message: string, readonly code: string) {
@@ -114,7 +132,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.opts = {
       spares: opts.spares ?? 1,
-      hangTimeoutMs: opts.hangTimeoutMs ?? 100,
+      hangTimeoutMs: opts.hangTimeoutMs ?? 80,
       hangCheckMs: opts.hangCheckMs ?? 10,
       ringCapacity: opts.ringCapacity ?? 1 << 20,
       maxOldGenerationSizeMb: opts.maxOldGenerationSizeMb ?? 256,
@@ -358,7 +376,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const role: Role = Object.assign(res, {
       policy, history: new RestartHistory(policy), state: 'stopped' as RoleState, incarnation: -1,
       worker: null, api: null, controlPort: null, pendingCause: null, lastError: null, failedAt: 0, restarts: 0,
-      lastBeat: -1, lastBeatAt: 0, died: deferredDeath(), ready: null,
+      lastBeat: -1, lastBeatAt: 0, stallCpuMs: -1, died: deferredDeath(), ready: null,
     });
     this.roles.set(spec.name, role);
     return role;
@@ -455,6 +473,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     );
     role.lastBeat = -1;
     role.lastBeatAt = performance.now();
+    role.stallCpuMs = -1;
     worker.postMessage({ type: 'adopt', role: this.topo.assignment(role.spec.name, role.incarnation), control: port2 }, [port2]);
     try {
       await ready;
@@ -627,7 +646,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (lag > this.opts.hangTimeoutMs / 2) {
       // This thread was itself starved of CPU (or paused): heartbeats measured across the gap
       // say nothing about the actors. Start the clocks again rather than accuse anyone.
-      for (const role of this.roles.values()) role.lastBeatAt = now;
+      for (const role of this.roles.values()) {
+        role.lastBeatAt = now;
+        role.stallCpuMs = -1;
+      }
       return;
     }
     for (const role of this.roles.values()) {
@@ -636,13 +658,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (beat !== role.lastBeat) {
         role.lastBeat = beat;
         role.lastBeatAt = now;
+        role.stallCpuMs = -1;
         continue;
       }
       const busy = Atomics.load(role.blockI32, ActorWord.BUSY) !== 0;
+      if (!busy) continue;
+      const tid = Atomics.load(role.blockI32, ActorWord.TID);
+      if (role.stallCpuMs < 0) role.stallCpuMs = threadCpuMs(tid);
       // An injected exit/throw/oom is already on its way out (heap filling, thread tearing
       // down): give it time to finish as itself before calling it a hang.
       const limit = role.pendingCause && role.pendingCause !== 'hang' ? INJECTED_FAULT_GRACE_MS : this.opts.hangTimeoutMs;
-      if (busy && now - role.lastBeatAt > limit) {
+      const stalled = now - role.lastBeatAt;
+      if (stalled <= limit) continue;
+      // A hung actor spins: it burns CPU while its heartbeat stands still. One that simply did
+      // not get a CPU (a loaded machine) did not use any; wait for it, up to 10x the limit.
+      const cpu = threadCpuMs(tid);
+      const starved = cpu >= 0 && role.stallCpuMs >= 0 && cpu - role.stallCpuMs < Math.max(2 * CPU_TICK_MS, stalled * 0.2);
+      if (starved && stalled < limit * 10) continue;
+      {
         this.stats.hangs++;
         role.pendingCause = role.pendingCause ?? 'hang';
         role.failedAt = role.failedAt || role.lastBeatAt;
