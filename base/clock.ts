@@ -14,9 +14,12 @@ export interface Random {
   u32(): number;
 }
 
+/** CLOCK_MONOTONIC in ms: one time line for every thread of the process, so deadlines and
+ *  timestamps stored in shared memory by one incarnation of an actor mean the same to the next
+ *  (each worker's performance.now() counts from its own start). */
 export class MonotonicClock implements Clock {
   now(): number {
-    return performance.now();
+    return Number(process.hrtime.bigint()) / 1e6;
   }
 }
 

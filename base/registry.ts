@@ -10,6 +10,7 @@ const KINDS: Record<string, string> = {
   source: '../actors/lab/source',
   sink: '../actors/lab/sink',
   ip: '../actors/ip/actor',
+  tcp: '../actors/tcp/actor',
   udp: '../actors/udp/actor',
 };
 
