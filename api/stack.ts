@@ -10,6 +10,10 @@ import { createRing } from '../base/ring';
 import { StackConfig, StackLinkConfig, StackRouteConfig, validateStackConfig, derivedMac, checkCidr, StackConfigError } from './config';
 import type { NicConfig } from '../actors/nic/actor';
 import type { ImpairConfig, ImpairParams } from '../actors/nic/impair';
+// UDP (actors/udp, api/dgram.ts)
+import { AppPort } from './appport';
+import { DgramApi } from './dgram';
+import { udpSharedBytes } from '../actors/udp/actor';
 
 export interface StackEvents {
   link: (e: { link: string; up: boolean; carrier?: boolean }) => void;
@@ -34,6 +38,7 @@ export class StackError extends Error {
 }
 
 const IP = 'ip';
+const UDP = 'udp';
 const nicName = (link: string): string => `nic:${link}`;
 
 export class Stack extends EventEmitter<StackEvents> {
@@ -42,11 +47,15 @@ export class Stack extends EventEmitter<StackEvents> {
   private readonly taps = new Map<string, TapFd>();
   private started = false;
   private stopped = false;
+  // UDP: the main thread's end of the transports' rings, and the dgram-compatible API.
+  readonly appPort = new AppPort();
+  readonly dgram: DgramApi;
 
   constructor(config: StackConfig = {}) {
     super();
     this.config = validateStackConfig(config);
     this.supervisor = new Supervisor(this.config.supervisor ?? {});
+    this.dgram = new DgramApi(this.appPort, () => (this.started ? this.supervisor.sharedRegion(UDP, 'udp') : undefined), UDP);
     this.supervisor.on('exited', (e) => this.emit('exited', e));
     this.supervisor.on('restarted', (e) => this.emit('restarted', e));
     this.supervisor.on('escalated', (e) => this.emit('escalated', e));
@@ -116,7 +125,35 @@ export class Stack extends EventEmitter<StackEvents> {
       actors.push(this.nicSpec(l));
       links.push(...this.nicLinks(l));
     }
+    actors.push(this.udpSpec());
+    links.push(...this.udpLinks());
     return { actors, links };
+  }
+
+  // UDP: the actor, its links to IP (the datagrams both ways, and its ICMP Port Unreachable
+  // messages into IP's `icmp` input), its shared region (the socket table survives restarts).
+  private udpConfig(): Record<string, unknown> {
+    return { addresses: this.links().flatMap((l) => l.addresses ?? []) };
+  }
+
+  private udpSpec(): ActorSpec {
+    const config = this.udpConfig();
+    return { name: UDP, kind: 'udp', config, shared: { udp: udpSharedBytes(config) } };
+  }
+
+  private udpLinks(): LinkSpec[] {
+    return [
+      { from: `${IP}.udp`, to: `${UDP}.ip` },
+      { from: `${UDP}.ip`, to: `${IP}.udp` },
+      { from: `${UDP}.icmp`, to: `${IP}.icmp` },
+    ];
+  }
+
+  /** UDP learns address changes (bind checks, broadcast detection, source selection). */
+  private syncUdpAddresses(): void {
+    const config = this.udpConfig();
+    this.supervisor.setDesiredConfig(UDP, config);
+    this.supervisor.control(UDP, 'setAddresses', config).catch(() => undefined);
   }
 
   private openTap(l: StackLinkConfig): void {
@@ -146,6 +183,8 @@ export class Stack extends EventEmitter<StackEvents> {
     try {
       for (const l of this.links()) this.openTap(l);
       await this.supervisor.start(this.pipeline());
+      await this.appPort.connect(this.supervisor, UDP, (b, o, l) => this.dgram.onRecord(b, o, l));
+      this.dgram.attach();
     } catch (e) {
       await this.supervisor.stop().catch(() => undefined);
       for (const n of [...this.taps.keys()]) this.closeTap(n);
@@ -157,6 +196,8 @@ export class Stack extends EventEmitter<StackEvents> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.dgram.closeAll();
+    await this.appPort.close();
     await this.supervisor.stop();
     for (const n of [...this.taps.keys()]) this.closeTap(n);
   }
@@ -167,6 +208,7 @@ export class Stack extends EventEmitter<StackEvents> {
 
   private syncIpDesired(): void {
     this.supervisor.setDesiredConfig(IP, this.ipConfig());
+    if (this.started && !this.stopped) this.syncUdpAddresses(); // UDP
   }
 
   async addAddress(iface: string, cidr: string): Promise<void> {
