@@ -76,10 +76,36 @@ export class InlinePipeline {
   /** One round: every actor takes one step. Returns true if any did work. */
   step(): boolean {
     let worked = false;
-    for (const r of this.runners.values()) if (r.step()) worked = true;
+    for (const [name, r] of this.runners) {
+      try {
+        if (r.step()) worked = true;
+      } catch (e) {
+        // An exception in a core is a crash, as in a worker: the incarnation is gone with
+        // whatever it had not published, and a new one adopts the role.
+        this.crash(name, 'throw', e);
+        worked = true;
+      }
+    }
     this.steps++;
     return worked;
   }
+
+  /** Exits and restarts `name` after a crash; `maxCrashes` guards against a crash loop. */
+  private crash(name: string, kind: FaultKind, e?: unknown): void {
+    const n = (this.crashes.get(name) ?? 0) + 1;
+    this.crashes.set(name, n);
+    this.runners.delete(name);
+    this.record(name, 'exited', { cause: kind, detail: e instanceof Error ? e.message : e === undefined ? undefined : String(e) });
+    if (n > this.maxCrashes) {
+      this.record(name, 'escalated', { crashes: n });
+      return;
+    }
+    this.launch(name);
+    this.record(name, 'restarted', { incarnation: this.incarnations.get(name) });
+  }
+  private readonly crashes = new Map<string, number>();
+  /** Crashes of one role after which inline mode stops restarting it (escalation). */
+  maxCrashes = 1000;
 
   /** Steps until no actor has work at the current time (bounded). */
   settle(maxSteps = 1_000_000): void {
@@ -125,10 +151,7 @@ export class InlinePipeline {
    *  everything it had not published are lost) and a new one adopts the role. */
   inject(name: string, kind: FaultKind): void {
     if (!this.runners.has(name)) throw new Error(`no actor "${name}"`);
-    this.runners.delete(name);
-    this.record(name, 'exited', { cause: kind });
-    this.launch(name);
-    this.record(name, 'restarted', { incarnation: this.incarnations.get(name) });
+    this.crash(name, kind);
   }
 
   addActor(spec: ActorSpec, links: LinkSpec[] = []): void {

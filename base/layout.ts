@@ -59,6 +59,15 @@ export const ActorWord = {
   /** Linux thread id of the worker holding the role (-1 if unknown): the hang detector reads
    *  its CPU time from /proc to tell a spinning actor from one starved of CPU. */
   TID: 22,
+  /** Poison-input tracking (base/runner.ts): the input record being handled right now, as a
+   *  port tag (hash of the port name, never 0; 0 = none) and the record's ring position. A new
+   *  incarnation that finds these set knows its predecessor died inside that record. */
+  INPROG_PORT: 23,
+  INPROG_POS: 24,
+  /** The record suspected of killing the role, and how many incarnations died on it. */
+  SUSPECT_PORT: 25,
+  SUSPECT_POS: 26,
+  STRIKES: 27,
 } as const;
 /** Counters are Float64 slots (single writer: the actor; exact up to 2^53) starting at this byte
  *  offset of the actor block, so a counter keeps counting across restarts of the role. */

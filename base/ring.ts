@@ -269,6 +269,9 @@ export class RingWriter extends RingBase {
 export type RecordHandler = (bytes: Uint8Array, off: number, len: number) => void | boolean;
 
 export class RingReader extends RingBase {
+  /** Ring position (free-running) of the record last returned by peek() or handed to a drain
+   *  handler: a stable identity for that record across reader incarnations. */
+  recordPos = 0;
   private tailLocal: number;
   private headCache: number;
   /** Position after the record returned by peek(), or -1. */
@@ -309,6 +312,7 @@ export class RingReader extends RingBase {
     }
     const size = RECORD_HEADER_BYTES + align4(len);
     if (len > this.maxRecord || size > avail || (pos & this.mask) + size > this.capacity) return this.corrupt();
+    this.recordPos = pos;
     this.peekOff = (pos & this.mask) + RECORD_HEADER_BYTES;
     this.peekLen = len;
     this.peekNext = (pos + size) >>> 0;

@@ -7,6 +7,17 @@ import { RingReader, RingWriter, RingDescriptor, RecordHandler } from './ring';
 import type { Clock, Random } from './clock';
 import type { RoleAssignment } from './types';
 import { loadFactory } from './registry';
+import { ActorWord } from './layout';
+
+/** Incarnations that may die inside the same input record before it is quarantined. */
+export const QUARANTINE_STRIKES = 2;
+
+/** A non-zero 31-bit tag for a port name (FNV-1a). */
+function portTag(port: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < port.length; i++) h = Math.imul(h ^ port.charCodeAt(i), 16777619);
+  return (h & 0x7fffffff) | 1;
+}
 
 export interface RunnerEnv {
   clock: Clock;
@@ -29,7 +40,14 @@ export class ActorRunner {
   private inputs: Array<{ port: string; reader: RingReader; handler: RecordHandler; blocked: boolean }> = [];
   private outputs = new Map<string, RingWriter>();
 
+  /** Poison input: the record (port tag, ring position) previous incarnations died in, to be
+   *  dropped instead of handled again. */
+  private quarantine: { tag: number; pos: number } | null = null;
+  private readonly blk: Int32Array;
+
   constructor(readonly role: RoleAssignment, readonly env: RunnerEnv) {
+    this.blk = new Int32Array(role.block, 0, 32);
+    this.checkPoison();
     this.counters = new Counters(role.block, role.counterSlots, env.onCounter);
     this.setPorts(role.inputs, role.outputs);
     const self = this;
@@ -47,6 +65,46 @@ export class ActorRunner {
       emit: (event, data) => env.onEvent(event, data),
     };
     this.core = loadFactory(role.kind)(this.ctx, role.config);
+    if (this.quarantine) this.env.onEvent('quarantine-armed', { ...this.quarantine, strikes: this.blk[ActorWord.STRIKES] });
+  }
+
+  /** Did the previous incarnation die inside an input record? Count strikes against it; after
+   *  QUARANTINE_STRIKES, arm the quarantine so this incarnation drops it. */
+  private checkPoison(): void {
+    const b = this.blk;
+    const tag = b[ActorWord.INPROG_PORT];
+    if (tag === 0) return;
+    const pos = b[ActorWord.INPROG_POS];
+    b[ActorWord.INPROG_PORT] = 0;
+    if (b[ActorWord.SUSPECT_PORT] === tag && b[ActorWord.SUSPECT_POS] === pos) b[ActorWord.STRIKES]++;
+    else {
+      b[ActorWord.SUSPECT_PORT] = tag;
+      b[ActorWord.SUSPECT_POS] = pos;
+      b[ActorWord.STRIKES] = 1;
+    }
+    if (b[ActorWord.STRIKES] >= QUARANTINE_STRIKES) this.quarantine = { tag, pos };
+  }
+
+  private makeHandler(port: string, reader: RingReader): RecordHandler {
+    const tag = portTag(port);
+    const b = this.blk;
+    return (bytes: Uint8Array, off: number, len: number) => {
+      const q = this.quarantine;
+      if (q !== null && q.tag === tag && q.pos === (reader.recordPos | 0)) {
+        // The poison record: counted, reported (its first bytes) and dropped.
+        this.quarantine = null;
+        b[ActorWord.STRIKES] = 0;
+        this.counters.add('quarantined');
+        const head = Array.from(bytes.subarray(off, off + Math.min(len, 64)), (x) => x.toString(16).padStart(2, '0')).join('');
+        this.env.onEvent('quarantined', { port, len, head });
+        return true;
+      }
+      b[ActorWord.INPROG_POS] = reader.recordPos | 0;
+      b[ActorWord.INPROG_PORT] = tag;
+      const r = this.core.onRecord(port, bytes, off, len);
+      b[ActorWord.INPROG_PORT] = 0;
+      return r;
+    };
   }
 
   private setPorts(inputs: Record<string, RingDescriptor>, outputs: Record<string, RingDescriptor>): void {
@@ -54,12 +112,8 @@ export class ActorRunner {
     this.inputs = Object.entries(inputs).map(([port, desc]) => {
       const old = prevIn.get(port);
       if (old && old.reader.desc.buffer === desc.buffer) return old;
-      return {
-        port,
-        reader: new RingReader(desc),
-        handler: (b: Uint8Array, o: number, l: number) => this.core.onRecord(port, b, o, l),
-        blocked: false,
-      };
+      const reader = new RingReader(desc);
+      return { port, reader, handler: this.makeHandler(port, reader), blocked: false };
     });
     const next = new Map<string, RingWriter>();
     for (const [port, desc] of Object.entries(outputs)) {
