@@ -9,6 +9,7 @@ import { FakeClock, SeededRandom } from './clock';
 import { Counters } from './actor';
 import { Topology } from './topology';
 import type { ActorSpec, FaultKind, LinkSpec, PipelineSpec } from './types';
+import { insertStage, removeStage, StageHost, StagePorts } from './stages';
 
 export interface InlineOptions {
   seed?: number;
@@ -186,6 +187,42 @@ export class InlinePipeline {
       const { inputs, outputs } = this.topo.portsOf(n);
       r.rewire(inputs, outputs);
     }
+  }
+
+  /** Inserts a pass-through stage into a link while records flow (base/stages.ts). */
+  insertStage(from: string, to: string, stage: ActorSpec, ports?: StagePorts, maxSteps = 1_000_000): Promise<void> {
+    return insertStage(this.stageHost(maxSteps), from, to, stage, ports);
+  }
+
+  removeStage(name: string, ports?: StagePorts, maxSteps = 1_000_000): Promise<LinkSpec> {
+    return removeStage(this.stageHost(maxSteps), name, ports);
+  }
+
+  private stageHost(maxSteps: number): StageHost {
+    return {
+      topo: this.topo,
+      addRole: (spec) => void this.topo.addRole(spec),
+      launch: (name) => this.launch(name),
+      rewire: (names) => {
+        for (const n of names) {
+          const r = this.runners.get(n);
+          if (!r) continue;
+          const { inputs, outputs } = this.topo.portsOf(n);
+          r.rewire(inputs, outputs);
+        }
+      },
+      until: (cond, what) => {
+        for (let i = 0; !cond(); i++) {
+          if (i >= maxSteps) throw new Error(`inline: ${what} did not happen within ${maxSteps} steps`);
+          this.step();
+        }
+      },
+      stop: (name) => {
+        this.topo.removeRole(name);
+        this.runners.get(name)?.core.dispose?.();
+        this.runners.delete(name);
+      },
+    };
   }
 
   counters(name: string): Record<string, number> {

@@ -113,7 +113,9 @@ export class ActorRunner {
       const old = prevIn.get(port);
       if (old && old.reader.desc.buffer === desc.buffer) return old;
       const reader = new RingReader(desc);
-      return { port, reader, handler: this.makeHandler(port, reader), blocked: false };
+      // "port#drain": an old ring still being emptied while a stage is inserted or removed.
+      const corePort = port.includes('#') ? port.slice(0, port.indexOf('#')) : port;
+      return { port, reader, handler: this.makeHandler(corePort, reader), blocked: false };
     });
     const next = new Map<string, RingWriter>();
     for (const [port, desc] of Object.entries(outputs)) {

@@ -25,7 +25,14 @@ export interface RoleResources {
   counterSlots: Record<string, number>;
 }
 
+/** A link's phase during a live rewiring (a stage inserted or removed):
+ *  - active: both ends use it;
+ *  - held: only its producer writes it; the consumer does not see it yet (its records wait);
+ *  - draining: only its consumer still reads it; the producer has moved on. */
+export type LinkPhase = 'active' | 'held' | 'draining';
+
 export interface LinkRec {
+  phase?: LinkPhase;
   spec: LinkSpec;
   fromActor: string;
   fromPort: string;
@@ -82,7 +89,7 @@ export class Topology {
     return `${l.from}->${l.to}`;
   }
 
-  addLink(spec: LinkSpec): LinkRec {
+  addLink(spec: LinkSpec, phase: LinkPhase = 'active'): LinkRec {
     const [fromActor, fromPort] = splitEnd(spec.from);
     const [toActor, toPort] = splitEnd(spec.to);
     const from = this.role(fromActor);
@@ -90,12 +97,13 @@ export class Topology {
     const key = Topology.key(spec);
     if (this.links.has(key)) throw new TopologyError(`link ${key} already exists`, 'ERR_LINK_EXISTS');
     for (const l of this.links.values()) {
-      if (l.spec.from === spec.from) throw new TopologyError(`output ${spec.from} is already wired`, 'ERR_PORT_IN_USE');
-      if (l.spec.to === spec.to) throw new TopologyError(`input ${spec.to} is already wired`, 'ERR_PORT_IN_USE');
+      const p = l.phase ?? 'active';
+      if (l.spec.from === spec.from && p !== 'draining' && phase !== 'draining') throw new TopologyError(`output ${spec.from} is already wired`, 'ERR_PORT_IN_USE');
+      if (l.spec.to === spec.to && p !== 'held' && phase !== 'held') throw new TopologyError(`input ${spec.to} is already wired`, 'ERR_PORT_IN_USE');
     }
     const base = createRing(spec.capacity ?? this.defaultCapacity);
     const rec: LinkRec = {
-      spec, fromActor, fromPort, toActor, toPort,
+      spec, fromActor, fromPort, toActor, toPort, phase,
       ring: { buffer: base.buffer, consumerBell: to.bell.desc, producerBell: from.bell.desc },
     };
     this.links.set(key, rec);
@@ -158,8 +166,11 @@ export class Topology {
     const inputs: Record<string, RingDescriptor> = {};
     const outputs: Record<string, RingDescriptor> = {};
     for (const l of this.links.values()) {
-      if (l.toActor === name) inputs[l.toPort] = l.ring;
-      if (l.fromActor === name) outputs[l.fromPort] = l.ring;
+      const p = l.phase ?? 'active';
+      // A draining ring shares its port name with the ring that replaces it: the runner keys
+      // it "port#drain" and hands its records to the core under the plain port name.
+      if (l.toActor === name && p !== 'held') inputs[p === 'draining' ? `${l.toPort}#drain` : l.toPort] = l.ring;
+      if (l.fromActor === name && p !== 'draining') outputs[l.fromPort] = l.ring;
     }
     return { inputs, outputs };
   }

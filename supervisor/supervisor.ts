@@ -16,6 +16,7 @@ import { ActorWord } from '../base/layout';
 import { RingDescriptor, RingReader } from '../base/ring';
 import { Counters } from '../base/actor';
 import { Topology, RoleResources } from '../base/topology';
+import { insertStage, removeStage, StageHost, StagePorts } from '../base/stages';
 import {
   ActorApi, ActorSpec, FaultKind, FAULT_KINDS, FromWorker, LinkSpec, PipelineSpec, RestartPolicy,
 } from '../base/types';
@@ -203,6 +204,57 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async removeLink(from: string, to: string): Promise<void> {
     const l = this.topo.removeLink(from, to);
     await this.rewireNeighbours([l.spec]);
+  }
+
+  /** Inserts a pass-through stage (a filter, a capture...) into the link from -> to while
+   *  records flow: nothing lost, duplicated or reordered (base/stages.ts). */
+  async insertStage(from: string, to: string, stage: ActorSpec, ports?: StagePorts, timeoutMs = 10000): Promise<void> {
+    await insertStage(this.stageHost(timeoutMs), from, to, stage, ports);
+    this.startHangDetector();
+  }
+
+  /** Takes a pass-through stage out again, joining its neighbours directly. */
+  async removeStage(name: string, ports?: StagePorts, timeoutMs = 10000): Promise<LinkSpec> {
+    return removeStage(this.stageHost(timeoutMs), name, ports);
+  }
+
+  private stageHost(timeoutMs: number): StageHost {
+    return {
+      topo: this.topo,
+      addRole: (spec) => void this.createRole(spec),
+      launch: (name) => this.launch(this.mustRole(name)),
+      rewire: async (names) => {
+        for (const n of names) {
+          const role = this.roles.get(n);
+          if (!role || role.state !== 'running' || !role.api) continue;
+          const { inputs, outputs } = this.topo.portsOf(n);
+          await this.rpc(role, role.api.rewire(inputs, outputs), 5000);
+        }
+      },
+      until: async (cond, what) => {
+        const deadline = performance.now() + timeoutMs;
+        while (!cond()) {
+          if (performance.now() > deadline) throw new SupervisorError(`timed out waiting for ${what}`, 'ERR_TIMEOUT');
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      },
+      stop: async (name) => {
+        const role = this.mustRole(name);
+        this.topo.removeRole(name);
+        await this.stopRole(role);
+        Topology.closeBell(role);
+        this.roles.delete(name);
+      },
+    };
+  }
+
+  /** Hot-swap: replaces a running actor by a new instance, possibly of another kind or with
+   *  another config, that adopts the same rings and shared state (a planned restart). */
+  async replaceActor(name: string, change: { kind?: string; config?: unknown }): Promise<void> {
+    const role = this.mustRole(name);
+    if (change.kind !== undefined) role.spec.kind = change.kind;
+    if (change.config !== undefined) role.spec.config = change.config;
+    await this.restartRole(name);
   }
 
   /** A planned restart (new config or new ports to pick up): the current incarnation is
