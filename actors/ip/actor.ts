@@ -1,7 +1,8 @@
-// The IP actor core (IPv4 half): wires the NIC frame rings and the transport packet rings to
-// the IPv4 layer, validates the config, and answers control ops from the supervisor and the CLI.
-// RFCs are quoted where the rules live: ipv4.ts (RFC 791/792/1122/1812), neighbor.ts (RFC 826,
-// 4861 NUD, 5227), routes.ts (RFC 1812 §5.2.4.3), reassembly.ts (RFC 791/815/1122).
+// The IP actor core: wires the NIC frame rings and the transport packet rings to the IPv4 and
+// IPv6 layers, validates the config, and answers control ops from the supervisor and the CLI.
+// RFCs are quoted where the rules live: ipv4.ts (RFC 791/792/1122/1812), ipv6.ts (RFC 8200/4443/
+// 4291/5722), nd.ts (RFC 4861/4862), mld.ts (RFC 3810), neighbor.ts (RFC 826, 4861 NUD, 5227),
+// routes.ts (RFC 1812 §5.2.4.3), reassembly.ts (RFC 791/815/1122/8200), pmtu.ts (RFC 8201/1191).
 //
 // Ports (IFACE = an interface name from the config):
 //   in  rx:IFACE   Ethernet frames from that NIC
@@ -18,27 +19,38 @@
 //   addRoute {dest, gateway?, iface?, metric?}   removeRoute {dest, gateway?, iface?}
 //   setLinkState {iface, up}   setForwarding {on}   status {}
 //   addInterface {name, mac, mtu?, addresses?, up?}   removeInterface {name}
-//   ping {dst, ident?, seq?, size?, data? (hex), ttl?, df?}   echoReplies {clear?}
-//   neighbors {}   flushNeighbors {iface?}
+//   ping {dst, ident?, seq?, size?, data? (hex), ttl?, df?, iface?}   echoReplies {clear?}
+//   neighbors {}   flushNeighbors {iface?}   joinGroup {group, iface?}   leaveGroup {group, iface?}
+//   pmtu {dst}
+// Addresses, routes, gateways and ping destinations may be IPv4 or IPv6 (text with a colon);
+// "default" is IPv6 when the gateway is, or with `family: 6`.
 
 import type { ActorContext, ActorCore } from '../../base/actor';
 import { IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP } from '../../protocol/ipv4';
 import { ICMPV4_ECHO_REQUEST, emitIcmpv4 } from '../../protocol/icmpv4';
-import { formatIpv4, ipv4Network } from '../../protocol/address';
+import { emitIcmpv6 } from '../../protocol/icmpv6';
+import { NH_ICMPV6 } from '../../protocol/ipv6';
+import { Ipv6Addr, formatIpv4, formatIpv6, ipv4Network, ipv6IsMulticast, ipv6IsLinkLocal } from '../../protocol/address';
 import {
   IpConfig, IpConfigError, Interface, InterfaceConfig, InterfaceTable, RouteConfig, parseAddrV4, parseIfaceAddrV4,
+  parseIfaceAddrV6, parseAddrV6, isV6Text,
 } from './iface';
+import { Ipv6Layer } from './ipv6';
+import { DEFAULT_ND6_PARAMS, Nd6Params } from './nd';
+import { PmtuCache } from './pmtu';
+import { IpCounters } from './counters';
 import { DEFAULT_NEIGHBOR_PARAMS, NeighborParams } from './neighbor';
 import { DEFAULT_REASSEMBLY_PARAMS, ReassemblyParams } from './reassembly';
 import { DEFAULT_ICMP_RATE } from './icmp';
 import { Ipv4Layer, TransportPort } from './ipv4';
 import { RECORD_FLAG_DF, RECORD_HEADER_LEN, RecordHeader, readRecordHeader, writeRecordHeader } from './records';
-import { parseRouteDestV4 } from './routes';
+import { parseRouteDestV4, parseRouteDestV6 } from './routes';
 import { LinkHandlers, receiveFrame } from './link';
 
-const TOP_KEYS = new Set(['interfaces', 'routes', 'forwarding', 'icmpRateLimit', 'reassembly', 'neighbor']);
+const TOP_KEYS = new Set(['interfaces', 'routes', 'forwarding', 'icmpRateLimit', 'reassembly', 'neighbor', 'ipv6']);
+const IPV6_KEYS = new Set(['dadTransmits', 'acceptRa', 'slaac', 'routerSolicitations', 'reassemblyTimeoutMs']);
 const IFACE_KEYS = new Set(['name', 'mac', 'mtu', 'addresses', 'up']);
-const ROUTE_KEYS = new Set(['dest', 'gateway', 'iface', 'metric']);
+const ROUTE_KEYS = new Set(['dest', 'gateway', 'iface', 'metric', 'family']);
 
 function checkKeys(o: object, allowed: Set<string>, where: string): void {
   for (const k of Object.keys(o)) if (!allowed.has(k)) throw new IpConfigError(`${where}: unknown key "${k}" (allowed: ${[...allowed].join(', ')})`);
@@ -60,6 +72,9 @@ function obj(v: unknown, what: string): Record<string, unknown> {
 export class IpCore implements ActorCore {
   readonly ifaces = new InterfaceTable();
   readonly v4: Ipv4Layer;
+  readonly v6: Ipv6Layer;
+  readonly pmtu = new PmtuCache();
+  readonly counters: IpCounters;
 
   constructor(private readonly ctx: ActorContext, config: unknown) {
     const cfg = obj(config, 'ip config') as unknown as IpConfig;
@@ -91,7 +106,21 @@ export class IpCore implements ActorCore {
       checkKeys(obj(ic, 'interface'), IFACE_KEYS, `interface ${JSON.stringify(ic.name)}`);
       this.ifaces.add(ic);
     }
-    const c = ctx.counters;
+    const i6 = obj(cfg.ipv6, 'ipv6');
+    checkKeys(i6, IPV6_KEYS, 'ipv6');
+    const bool = (v: unknown, what: string, def: boolean): boolean => {
+      if (v === undefined) return def;
+      if (typeof v !== 'boolean') throw new IpConfigError(`${what} must be a boolean`);
+      return v;
+    };
+    const nd6: Nd6Params = {
+      dadTransmits: positive(i6.dadTransmits, 'ipv6.dadTransmits', DEFAULT_ND6_PARAMS.dadTransmits, 0),
+      acceptRa: bool(i6.acceptRa, 'ipv6.acceptRa', DEFAULT_ND6_PARAMS.acceptRa),
+      slaac: bool(i6.slaac, 'ipv6.slaac', DEFAULT_ND6_PARAMS.slaac),
+      routerSolicitations: positive(i6.routerSolicitations, 'ipv6.routerSolicitations', DEFAULT_ND6_PARAMS.routerSolicitations, 0),
+    };
+    const c = new IpCounters(ctx.counters);
+    this.counters = c;
     this.v4 = new Ipv4Layer(this.ifaces, {
       now: () => ctx.now(),
       random: () => ctx.random(),
@@ -102,6 +131,21 @@ export class IpCore implements ActorCore {
       hasPort: (port) => ctx.out(port) !== undefined,
       emit: (e, d) => ctx.emit(e, d),
     }, cfg.forwarding ?? false, rl, reasm, neigh);
+    this.v4.pmtu = this.pmtu;
+    const v4 = this.v4;
+    this.v6 = new Ipv6Layer(this.ifaces, {
+      now: () => ctx.now(),
+      random: () => ctx.random(),
+      count: (n, k = 1) => c.add(n, k),
+      reserveFrame: (ifc, n) => this.reserveFrame(ifc, n),
+      commitFrame: (ifc, n) => this.commitFrame(ifc, n),
+      deliver: (port, h, b, o, l) => this.deliver(port, h, b, o, l),
+      hasPort: (port) => ctx.out(port) !== undefined,
+      emit: (e, d) => ctx.emit(e, d),
+    }, { get forwarding() { return v4.forwarding; } }, rl, this.v4.reasm, this.pmtu, this.v4.echoReplies, nd6, neigh);
+    this.v4.reasm.timeout6Ms = positive(i6.reassemblyTimeoutMs, 'ipv6.reassemblyTimeoutMs', 60_000);
+    // IPv6 comes up on every interface: the EUI-64 link-local address with DAD, then RSs.
+    for (const ifc of this.ifaces.list) if (ifc.up) this.v6.nd.ifaceUp(ifc);
     for (const ic of cfg.interfaces) {
       if (ic.addresses !== undefined && !Array.isArray(ic.addresses)) throw new IpConfigError(`interface "${ic.name}": addresses must be an array`);
       for (const a of ic.addresses ?? []) this.addAddress({ iface: ic.name, address: a }, false);
@@ -118,15 +162,16 @@ export class IpCore implements ActorCore {
   /** Received frames by EtherType (the IPv6 half adds `ipv6`). */
   private readonly handlers: LinkHandlers = {
     ipv4: (ifc, b, o, l, bc) => this.v4.rxIpv4(ifc, b, o, l, bc),
+    ipv6: (ifc, b, o, l, bc) => this.v6.rxIpv6(ifc, b, o, l, bc),
     arp: (ifc, b, o, l, src) => this.v4.arp.input(ifc.index, b, o, l, src),
-    count: (n) => this.ctx.counters.add(n),
+    count: (n) => this.counters.add(n),
   };
 
   onRecord(port: string, bytes: Uint8Array, off: number, len: number): void {
     if (port.startsWith('rx:')) {
       const ifc = this.ifaces.get(port.slice(3));
       if (!ifc) {
-        this.ctx.counters.add('rx.drop.unknown-port');
+        this.counters.add('rx.drop.unknown-port');
         return;
       }
       receiveFrame(ifc, bytes, off, len, this.handlers);
@@ -136,18 +181,24 @@ export class IpCore implements ActorCore {
       this.fromTransport(port, bytes, off, len);
       return;
     }
-    this.ctx.counters.add('rx.drop.unknown-port');
+    this.counters.add('rx.drop.unknown-port');
   }
 
   private fromTransport(port: TransportPort, bytes: Uint8Array, off: number, len: number): void {
     const h = readRecordHeader(bytes, off, len);
-    const want = port === 'tcp' ? IP_PROTO_TCP : port === 'udp' ? IP_PROTO_UDP : IP_PROTO_ICMP;
+    const want = port === 'tcp' ? IP_PROTO_TCP : port === 'udp' ? IP_PROTO_UDP : h?.family === 6 ? NH_ICMPV6 : IP_PROTO_ICMP;
     if (!h || h.proto !== want) {
-      this.ctx.counters.add('rec.drop.bad');
+      this.counters.add('rec.drop.bad');
       return;
     }
-    if (h.family !== 4) {
-      this.ctx.counters.add('rec.drop.family'); // IPv6: a later session
+    if (h.family === 6) {
+      this.v6.send(
+        {
+          src: h.src6!, dst: h.dst6!, proto: h.proto, hopLimit: h.ttl, tc: h.tos, df: (h.flags & RECORD_FLAG_DF) !== 0,
+          ifindex: h.ifindex, fixIcmpChecksum: port === 'icmp',
+        },
+        bytes, off + RECORD_HEADER_LEN, len - RECORD_HEADER_LEN,
+      );
       return;
     }
     this.v4.send(
@@ -161,18 +212,18 @@ export class IpCore implements ActorCore {
   private reserveFrame(ifc: Interface, n: number): { bytes: Uint8Array; at: number } | null {
     const w = this.ctx.out(`tx:${ifc.name}`);
     if (!w) {
-      this.ctx.counters.add('tx.drop.no-output');
+      this.counters.add('tx.drop.no-output');
       return null;
     }
     if (n > w.maxRecord) {
-      this.ctx.counters.add('tx.drop.too-big');
+      this.counters.add('tx.drop.too-big');
       return null;
     }
     const at = w.tryReserve(n);
     if (at < 0) {
       // IP never blocks on a NIC: a full ring is a congested link, and the packet is lost as
       // on a real one (the transports retransmit).
-      this.ctx.counters.add('tx.drop.ring-full');
+      this.counters.add('tx.drop.ring-full');
       return null;
     }
     this.slot.bytes = w.bytes;
@@ -182,7 +233,7 @@ export class IpCore implements ActorCore {
 
   private commitFrame(ifc: Interface, n: number): void {
     this.ctx.out(`tx:${ifc.name}`)!.commit(n, false);
-    this.ctx.counters.add('tx.frames');
+    this.counters.add('tx.frames');
   }
 
   private deliver(port: TransportPort, h: RecordHeader, b: Uint8Array, o: number, l: number): boolean {
@@ -195,16 +246,17 @@ export class IpCore implements ActorCore {
     writeRecordHeader(h, w.bytes, at);
     w.bytes.set(b.subarray(o, o + l), at + RECORD_HEADER_LEN);
     w.commit(n, false);
-    this.ctx.counters.add(`deliver.${port}`);
+    this.counters.add(`deliver.${port}`);
     return true;
   }
 
   nextDeadline(): number {
-    return this.v4.nextDeadline();
+    return Math.min(this.v4.nextDeadline(), this.v6.nextDeadline());
   }
 
   onTimer(): void {
     this.v4.onTimer();
+    this.v6.onTimer();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -227,10 +279,24 @@ export class IpCore implements ActorCore {
         result = { forwarding: a.on };
         break;
       case 'status': result = this.status(); break;
-      case 'neighbors': result = this.v4.arp.cache.status((i) => this.ifaces.byIndex(i)?.name ?? `#${i}`); break;
+      case 'neighbors': {
+        const nm = (i: number): string => this.ifaces.byIndex(i)?.name ?? `#${i}`;
+        result = [...this.v4.arp.cache.status(nm), ...this.v6.nd.cache.status(nm)];
+        break;
+      }
+      case 'joinGroup': case 'leaveGroup': result = this.group(op === 'joinGroup', a); break;
+      case 'pmtu': {
+        const v6 = isV6Text(a.dst);
+        const key = v6 ? formatIpv6(parseAddrV6(a.dst, 'pmtu dst')) : formatIpv4(parseAddrV4(a.dst, 'pmtu dst'));
+        result = { dst: key, mtu: this.pmtu.get(key, 65535, this.ctx.now()) };
+        break;
+      }
       case 'flushNeighbors': {
         const list = a.iface === undefined ? this.ifaces.list : [this.ifaces.must(a.iface)];
-        for (const i of list) this.v4.arp.cache.flushIface(i.index);
+        for (const i of list) {
+          this.v4.arp.cache.flushIface(i.index);
+          this.v6.nd.cache.flushIface(i.index);
+        }
         result = { flushed: list.map((i) => i.name) };
         break;
       }
@@ -241,7 +307,7 @@ export class IpCore implements ActorCore {
         break;
       }
       default:
-        throw new IpConfigError(`unknown control op "${op}" (known: addAddress, removeAddress, addRoute, removeRoute, setLinkState, addInterface, removeInterface, setForwarding, status, neighbors, flushNeighbors, ping, echoReplies)`);
+        throw new IpConfigError(`unknown control op "${op}" (known: addAddress, removeAddress, addRoute, removeRoute, setLinkState, addInterface, removeInterface, setForwarding, status, neighbors, flushNeighbors, ping, echoReplies, joinGroup, leaveGroup, pmtu)`);
     }
     // Control ops run between steps: publish what they wrote (announcements, pings) now.
     for (const p of this.ctx.outPorts()) this.ctx.out(p)?.publish();
@@ -250,6 +316,14 @@ export class IpCore implements ActorCore {
 
   addAddress(a: Record<string, unknown>, announce = true): object {
     const ifc = this.ifaces.must(a.iface);
+    if (isV6Text(a.address)) {
+      const c6 = parseIfaceAddrV6(a.address);
+      const other = this.ifaces.holderOfV6(c6.addr);
+      if (other) throw new IpConfigError(`address ${formatIpv6(c6.addr)} is already on interface "${other.name}"`);
+      // RFC 4862 §5.4: DAD runs on every address, configured ones included.
+      this.v6.nd.addAddress(ifc, c6.addr, c6.prefixLen, 'static', Infinity, Infinity);
+      return ifc.status(this.ctx.now());
+    }
     const x = parseIfaceAddrV4(a.address);
     const other = this.ifaces.ownerOfV4(x.addr);
     if (other) throw new IpConfigError(`address ${formatIpv4(x.addr)} is already on interface "${other.name}"`);
@@ -262,11 +336,18 @@ export class IpCore implements ActorCore {
     // come from the operator, and conflicts are reported as 'conflict' events.)
     if (announce && ifc.up) this.v4.arp.announce(ifc.index, x.addr);
     this.ctx.emit('address', { iface: ifc.name, address: `${formatIpv4(x.addr)}/${x.prefixLen}`, added: true });
-    return ifc.status();
+    return ifc.status(this.ctx.now());
   }
 
   removeAddress(a: Record<string, unknown>): object {
     const ifc = this.ifaces.must(a.iface);
+    if (isV6Text(a.address)) {
+      const c6 = parseIfaceAddrV6(a.address);
+      const y = ifc.findV6(c6.addr);
+      if (!y || y.prefixLen !== c6.prefixLen) throw new IpConfigError(`interface "${ifc.name}" has no address ${a.address}`);
+      this.v6.nd.removeAddress(ifc, y);
+      return ifc.status(this.ctx.now());
+    }
     const x = parseIfaceAddrV4(a.address);
     const i = ifc.v4.findIndex((y) => y.addr === x.addr && y.prefixLen === x.prefixLen);
     if (i < 0) throw new IpConfigError(`interface "${ifc.name}" has no address ${a.address}`);
@@ -274,12 +355,39 @@ export class IpCore implements ActorCore {
     const stillConnected = ifc.v4.some((y) => y.prefixLen === x.prefixLen && ipv4Network(y.addr, y.prefixLen) === ipv4Network(x.addr, x.prefixLen));
     if (!stillConnected) this.v4.routes.remove(x.addr, x.prefixLen, { iface: ifc.index, origin: 'connected' });
     this.ctx.emit('address', { iface: ifc.name, address: `${formatIpv4(x.addr)}/${x.prefixLen}`, added: false });
-    return ifc.status();
+    return ifc.status(this.ctx.now());
+  }
+
+  /** IPv6 when the destination or gateway is IPv6 text, or `family: 6` ("default"). */
+  private routeIsV6(r: Record<string, unknown>): boolean {
+    if (r.family !== undefined && r.family !== 4 && r.family !== 6) throw new IpConfigError('route family must be 4 or 6');
+    return r.family === 6 || isV6Text(r.dest) || isV6Text(r.gateway);
+  }
+
+  private addRoute6(r: RouteConfig): object {
+    const d = parseRouteDestV6(r.dest);
+    if (!d) throw new IpConfigError(`route dest must be "default" or CIDR like "2001:db8:2::/64", got ${JSON.stringify(r.dest)}`);
+    const gw = r.gateway === undefined ? null : parseAddrV6(r.gateway, 'route gateway');
+    const metric = r.metric === undefined ? 0 : r.metric;
+    if (!Number.isInteger(metric) || metric < 0 || metric > 0xffffffff) throw new IpConfigError(`route metric must be a non-negative integer, got ${JSON.stringify(r.metric)}`);
+    let ifc: Interface | undefined;
+    if (r.iface !== undefined) ifc = this.ifaces.must(r.iface);
+    else if (gw !== null) {
+      if (ipv6IsLinkLocal(gw)) throw new IpConfigError(`route ${r.dest}: a link-local gateway needs "iface"`);
+      const found = this.v6.routes.lookup(gw, () => true);
+      if (!found || found.route.gateway !== null) throw new IpConfigError(`route ${r.dest}: gateway ${r.gateway} is not on a connected prefix (give "iface")`);
+      ifc = this.ifaces.byIndex(found.iface);
+    }
+    if (!ifc) throw new IpConfigError(`route ${r.dest}: give a gateway or an iface`);
+    this.v6.routes.add({ dest: d.dest, prefixLen: d.prefixLen, gateway: gw, iface: ifc.index, metric, origin: 'static' });
+    this.ctx.emit('route', { dest: r.dest, gateway: r.gateway ?? null, iface: ifc.name, metric, family: 6, added: true });
+    return { dest: r.dest, gateway: r.gateway ?? null, iface: ifc.name, metric, family: 6 };
   }
 
   addRoute(r: RouteConfig): object {
     const ro = obj(r, 'route');
     checkKeys(ro, ROUTE_KEYS, 'route');
+    if (this.routeIsV6(ro)) return this.addRoute6(r);
     const d = parseRouteDestV4(r.dest);
     if (!d) throw new IpConfigError(`route dest must be "default" or CIDR like "198.51.100.0/24", got ${JSON.stringify(r.dest)}`);
     const gw = r.gateway === undefined ? null : parseAddrV4(r.gateway, 'route gateway');
@@ -300,6 +408,16 @@ export class IpCore implements ActorCore {
   }
 
   removeRoute(a: Record<string, unknown>): object {
+    if (this.routeIsV6(a)) {
+      const d6 = parseRouteDestV6(a.dest);
+      if (!d6) throw new IpConfigError(`route dest must be "default" or CIDR, got ${JSON.stringify(a.dest)}`);
+      const gw6 = a.gateway === undefined ? undefined : parseAddrV6(a.gateway, 'route gateway');
+      const if6 = a.iface === undefined ? undefined : this.ifaces.must(a.iface).index;
+      const n6 = this.v6.routes.remove(d6.dest, d6.prefixLen, { gateway: gw6, iface: if6, origin: 'static' });
+      if (n6 === 0) throw new IpConfigError(`no static route ${a.dest}${a.gateway ? ` via ${a.gateway}` : ''}`);
+      this.ctx.emit('route', { dest: a.dest, family: 6, added: false });
+      return { removed: n6 };
+    }
     const d = parseRouteDestV4(a.dest);
     if (!d) throw new IpConfigError(`route dest must be "default" or CIDR, got ${JSON.stringify(a.dest)}`);
     const gw = a.gateway === undefined ? undefined : parseAddrV4(a.gateway, 'route gateway');
@@ -315,22 +433,27 @@ export class IpCore implements ActorCore {
   addInterface(a: Record<string, unknown>): object {
     checkKeys(a, IFACE_KEYS, `interface ${JSON.stringify(a.name)}`);
     if (a.addresses !== undefined && !Array.isArray(a.addresses)) throw new IpConfigError(`interface "${String(a.name)}": addresses must be an array`);
-    const addrs = ((a.addresses ?? []) as unknown[]).map((x) => parseIfaceAddrV4(x));
+    const addrs = ((a.addresses ?? []) as unknown[]).filter((x) => !isV6Text(x)).map((x) => parseIfaceAddrV4(x));
     for (const x of addrs) {
       const other = this.ifaces.ownerOfV4(x.addr);
       if (other) throw new IpConfigError(`address ${formatIpv4(x.addr)} is already on interface "${other.name}"`);
     }
+    for (const x of ((a.addresses ?? []) as unknown[]).filter(isV6Text)) parseIfaceAddrV6(x);
     const ifc = this.ifaces.add(a as unknown as InterfaceConfig);
+    if (ifc.up) this.v6.nd.ifaceUp(ifc);
     for (const x of (a.addresses ?? []) as string[]) this.addAddress({ iface: ifc.name, address: x });
     this.ctx.emit('interface', { iface: ifc.name, added: true });
-    return ifc.status();
+    return ifc.status(this.ctx.now());
   }
 
   /** Removes an interface with its addresses, every route through it, its neighbours. */
   removeInterface(a: Record<string, unknown>): object {
     const ifc = this.ifaces.must(a.name);
-    const routes = this.v4.routes.removeIf((r) => r.iface === ifc.index);
+    const routes = this.v4.routes.removeIf((r) => r.iface === ifc.index) + this.v6.routes.removeIf((r) => r.iface === ifc.index);
     this.v4.arp.cache.flushIface(ifc.index);
+    this.v6.nd.cache.flushIface(ifc.index);
+    const gone = this.v6.nd.routers.filter((r) => r.iface === ifc.index);
+    for (const r of gone) this.v6.nd.routers.splice(this.v6.nd.routers.indexOf(r), 1);
     this.ifaces.remove(ifc);
     this.ctx.emit('interface', { iface: ifc.name, added: false });
     return { removed: ifc.name, routes };
@@ -341,43 +464,88 @@ export class IpCore implements ActorCore {
     if (typeof a.up !== 'boolean') throw new IpConfigError('setLinkState: "up" must be a boolean');
     const was = ifc.up;
     ifc.up = a.up;
-    if (was && !a.up) this.v4.arp.cache.flushIface(ifc.index);
-    // Coming up: announce our addresses again (neighbours may have flushed us meanwhile).
-    if (!was && a.up) for (const x of ifc.v4) this.v4.arp.announce(ifc.index, x.addr);
-    return ifc.status();
+    if (was && !a.up) {
+      this.v4.arp.cache.flushIface(ifc.index);
+      this.v6.nd.cache.flushIface(ifc.index);
+    }
+    // Coming up: announce our addresses again (neighbours may have flushed us meanwhile), and
+    // bring IPv6 up again: DAD on every address (RFC 4862 §5.4), Router Solicitations.
+    if (!was && a.up) {
+      for (const x of ifc.v4) this.v4.arp.announce(ifc.index, x.addr);
+      this.v6.nd.ifaceUp(ifc);
+    }
+    return ifc.status(this.ctx.now());
+  }
+
+  /** A transport joins or leaves an IPv6 multicast group (RFC 3810 listener state); `iface`
+   *  defaults to every interface. */
+  private group(join: boolean, a: Record<string, unknown>): object {
+    const g = parseAddrV6(a.group, 'group');
+    if (!ipv6IsMulticast(g)) throw new IpConfigError(`group ${String(a.group)} is not an IPv6 multicast address`);
+    const list = a.iface === undefined ? this.ifaces.list : [this.ifaces.must(a.iface)];
+    const changed: string[] = [];
+    for (const ifc of list) if (join ? this.v6.mld.join(ifc, g) : this.v6.mld.leave(ifc, g)) changed.push(ifc.name);
+    return { group: formatIpv6(g), [join ? 'joined' : 'left']: changed };
+  }
+
+  private ping6(a: Record<string, unknown>, data: Uint8Array, ident: number, seq: number): object {
+    const dst: Ipv6Addr = parseAddrV6(a.dst, 'ping dst');
+    const ifindex = a.iface === undefined ? 0 : this.ifaces.must(a.iface).index;
+    const msg = new Uint8Array(8 + data.length);
+    msg.set(data, 8);
+    // The checksum is filled in by send once the source is chosen.
+    emitIcmpv6({ kind: 'echoRequest', code: 0, ident, seq, dataLen: data.length }, msg, 0, new Uint8Array(16), dst);
+    this.counters.add('icmp6.tx.echo-request');
+    const res = this.v6.send({ src: null, dst, proto: NH_ICMPV6, hopLimit: a.ttl === undefined ? 0 : Number(a.ttl), df: a.df === true, ifindex, fixIcmpChecksum: true }, msg, 0, msg.length);
+    return { result: res, ident, seq, bytes: data.length };
   }
 
   private ping(a: Record<string, unknown>): object {
+    if (isV6Text(a.dst)) {
+      const ident6 = a.ident === undefined ? 0x5a11 : Number(a.ident) & 0xffff;
+      const seq6 = a.seq === undefined ? 1 : Number(a.seq) & 0xffff;
+      return this.ping6(a, this.pingData(a), ident6, seq6);
+    }
     const dst = parseAddrV4(a.dst, 'ping dst');
     const ident = a.ident === undefined ? 0x5a11 : Number(a.ident) & 0xffff;
     const seq = a.seq === undefined ? 1 : Number(a.seq) & 0xffff;
-    let data: Uint8Array;
-    if (typeof a.data === 'string') {
-      if (!/^([0-9a-fA-F]{2})*$/.test(a.data)) throw new IpConfigError('ping data must be hex');
-      data = Uint8Array.from(Buffer.from(a.data, 'hex'));
-    } else {
-      const size = positive(a.size, 'ping size', 56, 0);
-      if (size > 65507) throw new IpConfigError('ping size must be at most 65507');
-      data = new Uint8Array(size);
-      for (let i = 0; i < size; i++) data[i] = (i * 7 + 3) & 0xff;
-    }
+    const data = this.pingData(a);
     const msg = new Uint8Array(8 + data.length);
     msg.set(data, 8);
     emitIcmpv4({ type: ICMPV4_ECHO_REQUEST, code: 0, ident, seq }, msg, 0, data.length);
-    this.ctx.counters.add('icmp4.tx.echo-request');
+    this.counters.add('icmp4.tx.echo-request');
     const res = this.v4.send({ src: 0, dst, proto: IP_PROTO_ICMP, ttl: a.ttl === undefined ? 0 : Number(a.ttl), df: a.df === true }, msg, 0, msg.length);
     return { result: res, ident, seq, bytes: data.length };
   }
 
+  private pingData(a: Record<string, unknown>): Uint8Array {
+    if (typeof a.data === 'string') {
+      if (!/^([0-9a-fA-F]{2})*$/.test(a.data)) throw new IpConfigError('ping data must be hex');
+      return Uint8Array.from(Buffer.from(a.data, 'hex'));
+    }
+    const size = positive(a.size, 'ping size', 56, 0);
+    if (size > 65507) throw new IpConfigError('ping size must be at most 65507');
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 7 + 3) & 0xff;
+    return data;
+  }
+
   status(): object {
     const name = (i: number): string => this.ifaces.byIndex(i)?.name ?? `#${i}`;
+    const v6 = this.v6.status(name) as Record<string, unknown>;
+    const now = this.ctx.now();
     return {
       forwarding: this.v4.forwarding,
-      interfaces: this.ifaces.list.map((i) => i.status()),
-      routes: { v4: this.v4.routes.status(name) },
-      neighbors: { v4: this.v4.arp.cache.status(name) },
-      reassembly: { v4: this.v4.reasm.status() },
-      counters: this.ctx.counters.snapshot(),
+      interfaces: this.ifaces.list.map((i) => ({ ...i.status(now), groups6: this.v6.mld.status(i) })),
+      routes: { v4: this.v4.routes.status(name), v6: v6.routes },
+      defaultRouters6: v6.routers,
+      redirects6: v6.redirects,
+      nd6: { reachableMs: v6.reachableMs, retransMs: v6.retransMs },
+      neighbors: { v4: this.v4.arp.cache.status(name), v6: v6.neighbors },
+      // One reassembly budget for both families (bytes <= limit always).
+      reassembly: { v4: this.v4.reasm.status(), v6: this.v4.reasm.status() },
+      pmtu: this.pmtu.status(now),
+      counters: this.counters.snapshot(),
     };
   }
 }

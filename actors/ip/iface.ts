@@ -2,13 +2,18 @@
 // Follows RFC 1122 §3.3.4 (multihoming: source address choice), RFC 919/922 (broadcasts) and
 // RFC 1812 §2.2.7 (a router's interfaces each have their own addresses and MTU).
 //
+// IPv6 addresses (RFC 4291, RFC 4862 address states) sit next to `v4`, with the per-interface
+// ND parameters learned from Router Advertisements (RFC 4861 §6.3.2) and the multicast groups
+// joined on the interface (RFC 3810). Source address choice for IPv6 follows RFC 6724 §5 in a
+// reduced form (rules 1, 2, 3, 8).
+//
 // Interfaces are fixed by the config (one per NIC), numbered from 1 in config order; their
-// addresses, link state and routes change at runtime through control ops. IPv6 addresses will
-// sit next to `v4` in a later session.
+// addresses, link state and routes change at runtime through control ops.
 
 import {
-  Ipv4Addr, Ipv4Cidr, MacAddr, formatIpv4, formatMac, ipv4Mask, ipv4Network, ipv4SubnetBroadcast,
-  parseIpv4, parseIpv4Cidr, parseMac, ipv4IsUnicast,
+  Ipv4Addr, Ipv4Cidr, Ipv6Addr, MacAddr, formatIpv4, formatIpv6, formatMac, ipv4Mask, ipv4Network, ipv4SubnetBroadcast,
+  parseIpv4, parseIpv4Cidr, parseIpv6, parseIpv6Cidr, parseMac, ipv4IsUnicast, ipv6Equal, ipv6EqualAt, ipv6IsLinkLocal,
+  ipv6IsMulticast, ipv6IsUnspecified, ipv6IsLoopback, ipv6CommonPrefixLen, ipv6MulticastScope,
 } from '../../protocol/address';
 import { IPV4_MIN_MTU } from '../../protocol/ipv4';
 
@@ -54,6 +59,8 @@ export interface IpConfig {
   reassembly?: { timeoutMs?: number; maxBytes?: number; maxBytesPerSource?: number; maxDatagrams?: number };
   /** Neighbour cache parameters (defaults in neighbor.ts). */
   neighbor?: { reachableMs?: number; retransMs?: number; delayMs?: number; queueLen?: number; maxEntries?: number };
+  /** IPv6 switches (defaults in ipv6.ts DEFAULT_IPV6_PARAMS). */
+  ipv6?: { dadTransmits?: number; acceptRa?: boolean; slaac?: boolean; routerSolicitations?: number; reassemblyTimeoutMs?: number };
 }
 
 export interface AddrV4 {
@@ -61,11 +68,93 @@ export interface AddrV4 {
   prefixLen: number;
 }
 
+/** RFC 4862 §2 address states, plus 'duplicated' (DAD failed, §5.4.5: never used). */
+export type AddrState = 'tentative' | 'preferred' | 'deprecated' | 'duplicated';
+
+export interface AddrV6 {
+  addr: Ipv6Addr;
+  prefixLen: number;
+  state: AddrState;
+  /** 'link-local' (EUI-64, RFC 4862 §5.3), 'static' (config/control), 'slaac' (RFC 4862 §5.5.3). */
+  origin: 'link-local' | 'static' | 'slaac';
+  /** Absolute deadlines (ms); Infinity for static and link-local addresses. */
+  validUntil: number;
+  preferredUntil: number;
+  /** DAD: solicitations still to send, and when the next step is due. */
+  dadLeft: number;
+  dadDeadline: number;
+}
+
+/** Per-interface IPv6 parameters, from the config and Router Advertisements (RFC 4861 §6.3.2). */
+export interface Nd6State {
+  /** CurHopLimit (RA "Cur Hop Limit", 0 = ours: 64). */
+  curHopLimit: number;
+  /** LinkMTU from the RA MTU option (RFC 4861 §6.3.4), at most the interface MTU; 0 = none. */
+  linkMtu: number;
+  /** Router Solicitations still to send, and when (RFC 4861 §6.3.7). */
+  rsLeft: number;
+  rsDeadline: number;
+  /** Transport-joined groups (RFC 3810 listener state), hex -> join count. */
+  groups: Map<string, { addr: Ipv6Addr; refs: number }>;
+}
+
 export class Interface {
   up: boolean;
   readonly v4: AddrV4[] = [];
+  readonly v6: AddrV6[] = [];
+  readonly nd: Nd6State = { curHopLimit: 0, linkMtu: 0, rsLeft: 0, rsDeadline: Infinity, groups: new Map() };
   constructor(readonly index: number, readonly name: string, readonly mac: MacAddr, public mtu: number, up: boolean) {
     this.up = up;
+  }
+
+  /** The MTU for IPv6 on this link: the RA's LinkMTU when smaller than the device's. */
+  get mtu6(): number {
+    return this.nd.linkMtu > 0 && this.nd.linkMtu < this.mtu ? this.nd.linkMtu : this.mtu;
+  }
+
+  /** Our IPv6 address equal to `a` (any state), or undefined. */
+  findV6(a: Ipv6Addr): AddrV6 | undefined {
+    for (const x of this.v6) if (ipv6Equal(x.addr, a)) return x;
+    return undefined;
+  }
+
+  /** An address usable to receive (RFC 4862 §5.4: "a tentative address is not considered
+   *  assigned to an interface"; a deprecated one still receives, §5.5.4). */
+  hasV6At(b: Uint8Array, off: number): boolean {
+    for (const x of this.v6) if ((x.state === 'preferred' || x.state === 'deprecated') && ipv6EqualAt(x.addr, b, off)) return true;
+    return false;
+  }
+
+  /** The link-local address once DAD has passed, else null. */
+  linkLocal(): Ipv6Addr | null {
+    for (const x of this.v6) if (x.origin === 'link-local' && x.state === 'preferred') return x.addr;
+    for (const x of this.v6) if (ipv6IsLinkLocal(x.addr) && (x.state === 'preferred' || x.state === 'deprecated')) return x.addr;
+    return null;
+  }
+
+  /** RFC 6724 §5 source address selection among this interface's usable addresses, reduced to:
+   *  rule 1 (prefer the destination itself), rule 2 (prefer an appropriate scope: link-local
+   *  for link-local and link-scope multicast destinations, global otherwise), rule 3 (avoid
+   *  deprecated addresses), rule 8 (longest matching prefix). Null when none is usable
+   *  (tentative and duplicated addresses never are, RFC 4862 §5.4). */
+  sourceForV6(dst: Ipv6Addr): Ipv6Addr | null {
+    const linkScope = ipv6IsLinkLocal(dst) || (ipv6IsMulticast(dst) && ipv6MulticastScope(dst) <= 2);
+    let best: AddrV6 | null = null;
+    let bestScore = -1;
+    for (const x of this.v6) {
+      if (x.state !== 'preferred' && x.state !== 'deprecated') continue;
+      if (ipv6Equal(x.addr, dst)) return x.addr;
+      const ll = ipv6IsLinkLocal(x.addr);
+      let score = 0;
+      if (ll === linkScope) score += 1 << 10;
+      if (x.state === 'preferred') score += 1 << 9;
+      score += ipv6CommonPrefixLen(x.addr, dst);
+      if (score > bestScore) {
+        best = x;
+        bestScore = score;
+      }
+    }
+    return best ? best.addr : null;
   }
 
   hasV4(a: Ipv4Addr): boolean {
@@ -89,10 +178,18 @@ export class Interface {
     return this.v4.length > 0 ? this.v4[0].addr : null;
   }
 
-  status(): object {
+  status(now = 0): object {
+    const left = (t: number): number | null => (Number.isFinite(t) ? Math.max(0, Math.round((t - now) / 1000)) : null);
     return {
       index: this.index, name: this.name, mac: formatMac(this.mac), mtu: this.mtu, up: this.up,
       addresses: this.v4.map((x) => `${formatIpv4(x.addr)}/${x.prefixLen}`),
+      addresses6: this.v6.map((x) => ({
+        address: `${formatIpv6(x.addr)}/${x.prefixLen}`, state: x.state, origin: x.origin,
+        validSec: left(x.validUntil), preferredSec: left(x.preferredUntil),
+      })),
+      mtu6: this.mtu6,
+      curHopLimit: this.nd.curHopLimit || 64,
+      groups6: [...this.nd.groups.values()].map((g) => formatIpv6(g.addr)),
     };
   }
 }
@@ -150,6 +247,39 @@ export class InterfaceTable {
     for (const i of this.list) if (i.hasV4(a)) return i;
     return undefined;
   }
+
+  /** The interface holding the IPv6 address at b[off..off+16) in a usable state. */
+  ownerOfV6At(b: Uint8Array, off: number): Interface | undefined {
+    for (const i of this.list) if (i.hasV6At(b, off)) return i;
+    return undefined;
+  }
+
+  /** The interface holding `a` in any state (for duplicate checks). */
+  holderOfV6(a: Ipv6Addr): Interface | undefined {
+    for (const i of this.list) if (i.findV6(a)) return i;
+    return undefined;
+  }
+}
+
+/** Parses "addr/n" for an IPv6 interface address: unicast, not ::, ::1 or multicast. */
+export function parseIfaceAddrV6(s: unknown): { addr: Ipv6Addr; prefixLen: number } {
+  const c = typeof s === 'string' ? parseIpv6Cidr(s) : null;
+  if (!c) throw new IpConfigError(`address must be CIDR text like "2001:db8::2/64", got ${JSON.stringify(s)}`);
+  if (ipv6IsUnspecified(c.addr) || ipv6IsLoopback(c.addr) || ipv6IsMulticast(c.addr) || c.prefixLen < 1) {
+    throw new IpConfigError(`address ${s} is not a unicast host address`);
+  }
+  return c;
+}
+
+export function parseAddrV6(s: unknown, what: string): Ipv6Addr {
+  const a = typeof s === 'string' ? parseIpv6(s) : null;
+  if (a === null) throw new IpConfigError(`${what} must be an IPv6 address like "2001:db8::1", got ${JSON.stringify(s)}`);
+  return a;
+}
+
+/** True when the text is an IPv6 address or CIDR (it has a colon). */
+export function isV6Text(s: unknown): boolean {
+  return typeof s === 'string' && s.includes(':');
 }
 
 /** Parses "a.b.c.d/n" for an interface address: unicast, prefix 1..32. */

@@ -28,6 +28,7 @@ import { RouteTable, V4_OPS } from './routes';
 import { Reassembler, ReassemblyParams, fragment } from './reassembly';
 import { TokenBucket, errorAllowed } from './icmp';
 import { RECORD_FLAG_BROADCAST, RECORD_FLAG_DF, RECORD_FLAG_ICMP_ERROR, RecordHeader } from './records';
+import { PmtuCache } from './pmtu';
 
 /** RFC 1122 §3.2.1.7: "The current suggested value [of the default TTL] will be published in the
  *  'Assigned Numbers' RFC" (64 today, as Linux). */
@@ -94,6 +95,8 @@ export class Ipv4Layer {
   private readonly bucket: TokenBucket;
   private ident: number;
   readonly echoReplies: EchoReply[] = [];
+  /** The path MTU cache shared with the IPv6 half (set by the actor). */
+  pmtu: PmtuCache | null = null;
   /** Scratch header reused by the outermost parse (its options array is reused too, so it must
    *  start as a real header value). */
   private readonly hdr: Ipv4Header = ipv4Header({ src: 0, dst: 0, protocol: 0, payloadLen: 0 });
@@ -331,6 +334,18 @@ export class Ipv4Layer {
         }
         this.host.count('icmp4.rx.error');
         const qp = q.value.ip.protocol;
+        if (m.type === ICMPV4_DEST_UNREACHABLE && m.code === UNREACH_FRAG_NEEDED && this.pmtu) {
+          // RFC 1191 §6.1: a host "MUST reduce its estimate of the Path MTU for the relevant
+          // path" to the Next-Hop MTU (or, from an old router that sends 0, the plateau below the
+          // quoted datagram's length, §5); never below 68 (§3).
+          const qip = q.value.ip;
+          const mtu = m.nextHopMtu > 0 ? m.nextHopMtu : PmtuCache.plateauBelow(qip.headerLen + qip.payloadLen);
+          const v = this.pmtu.update(formatIpv4(qip.dst), mtu, 68, this.host.now());
+          if (v > 0) {
+            this.host.count('ip4.pmtu.update');
+            this.host.emit('pmtu', { dst: formatIpv4(qip.dst), mtu: v, family: 4 });
+          }
+        }
         const port: TransportPort | null = qp === IP_PROTO_TCP ? 'tcp' : qp === IP_PROTO_UDP ? 'udp' : null;
         const rec = this.recordFor(ifc, h, RECORD_FLAG_ICMP_ERROR);
         if (port && this.host.hasPort(port)) this.host.deliver(port, rec, buf, p, pl);
@@ -450,7 +465,7 @@ export class Ipv4Layer {
     });
     const hl = h.headerLen;
     this.host.count('ip4.tx');
-    if (!own && hl === IPV4_MIN_HEADER_LEN && IPV4_MIN_HEADER_LEN + len <= ifc.mtu) {
+    if (!own && hl === IPV4_MIN_HEADER_LEN && IPV4_MIN_HEADER_LEN + len <= ifc.mtu && (this.pmtu === null || this.pmtu.size === 0)) {
       // Fast path: the neighbour is known and no fragmentation is needed, so the datagram is
       // built straight into the frame in the tx ring (one copy of the payload in all).
       const mac = this.knownMac(ifc, route.nextHop, dst);
@@ -481,12 +496,12 @@ export class Ipv4Layer {
       this.rxIpv4(own, pkt, 0, pkt.length, false);
       return 'local';
     }
-    const res = this.transmit(ifc, route.nextHop, h, pkt, 0, pkt.length);
+    const res = this.transmit(ifc, route.nextHop, h, pkt, 0, pkt.length, this.pathMtu(ifc, dst));
     if (res === 'frag-needed') {
       // A local packet with DF set that does not fit the route MTU: tell the transport as a
       // router would (RFC 1191 §4, Fragmentation Needed with the next-hop MTU), so path MTU
       // discovery works for the first hop too (Linux reports EMSGSIZE the same way).
-      this.localError({ type: ICMPV4_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, nextHopMtu: ifc.mtu }, pkt, 0, pkt.length, ifc.index);
+      this.localError({ type: ICMPV4_DEST_UNREACHABLE, code: UNREACH_FRAG_NEEDED, nextHopMtu: this.pathMtu(ifc, dst) }, pkt, 0, pkt.length, ifc.index);
     }
     return res;
   }
@@ -506,15 +521,21 @@ export class Ipv4Layer {
     this.host.deliver(port, { family: 4, proto: IP_PROTO_ICMP, ifindex, ttl: DEFAULT_TTL, tos: 0, flags: RECORD_FLAG_ICMP_ERROR, src, dst: src }, buf, 0, n);
   }
 
-  /** Sends a whole datagram (header valid) to `nextHop` on `ifc`, fragmenting to the MTU. */
-  private transmit(ifc: Interface, nextHop: Ipv4Addr, h: Ipv4Header, pkt: Uint8Array, off: number, len: number): SendResult {
-    if (len <= ifc.mtu) return this.linkSend(ifc, nextHop, h.dst, pkt, off, len);
+  /** The MTU toward `dst` out of `ifc`: the interface MTU, or less from the PMTU cache. */
+  private pathMtu(ifc: Interface, dst: Ipv4Addr): number {
+    if (this.pmtu === null || this.pmtu.size === 0) return ifc.mtu;
+    return this.pmtu.get(formatIpv4(dst), ifc.mtu, this.host.now());
+  }
+
+  /** Sends a whole datagram (header valid) to `nextHop` on `ifc`, fragmenting to `mtu`. */
+  private transmit(ifc: Interface, nextHop: Ipv4Addr, h: Ipv4Header, pkt: Uint8Array, off: number, len: number, mtu = ifc.mtu): SendResult {
+    if (len <= mtu) return this.linkSend(ifc, nextHop, h.dst, pkt, off, len);
     if (h.dontFragment) {
       this.host.count('ip4.tx.drop.frag-needed');
       return 'frag-needed';
     }
     let res: SendResult = 'sent';
-    const n = fragment(h, pkt, off + h.headerLen, len - h.headerLen, ifc.mtu, (f, fl) => {
+    const n = fragment(h, pkt, off + h.headerLen, len - h.headerLen, mtu, (f, fl) => {
       const r = this.linkSend(ifc, nextHop, h.dst, f, 0, fl);
       if (r !== 'sent') res = r;
     });

@@ -103,7 +103,7 @@ export class NeighborCache<A> {
 
   /** RFC 4861 §6.3.2: "ReachableTime ... a uniformly distributed random value between
    *  MIN_RANDOM_FACTOR [0.5] and MAX_RANDOM_FACTOR [1.5] times BaseReachableTime". */
-  private reachableTime(): number {
+  reachableTime(): number {
     return Math.floor(this.params.reachableMs * (0.5 + this.random()));
   }
 
@@ -254,6 +254,53 @@ export class NeighborCache<A> {
       n.deadline = Infinity;
       this.dirty = true;
     }
+  }
+
+  /** A received Neighbor Advertisement for `addr` (RFC 4861 §7.2.5). `mac` is its Target
+   *  Link-Layer Address option (null if absent). Returns false when it was ignored. */
+  advert(iface: number, addr: A, mac: MacAddr | null, solicited: boolean, override: boolean): boolean {
+    const n = this.entries.get(this.key(iface, addr));
+    // "If no entry exists, the advertisement SHOULD be silently discarded."
+    if (!n) return false;
+    if (n.state === 'INCOMPLETE') {
+      // "If the link layer has addresses and no Target Link-Layer Address option is included,
+      // the receiving node SHOULD silently discard the received advertisement."
+      if (mac === null) return false;
+      this.learn(iface, addr, mac, solicited, false);
+      return true;
+    }
+    const changed = mac !== null && (n.mac === null || !macEqual(n.mac, mac));
+    const now = this.now();
+    if (!override && changed) {
+      // "If the Override flag is clear and the supplied link-layer address differs from that in
+      // the cache, then one of two actions takes place: a. If the state of the entry is
+      // REACHABLE, set it to STALE, but do not update the entry in any other way. b. Otherwise,
+      // the received advertisement should be ignored".
+      if (n.state === 'REACHABLE') {
+        this.transition(n, 'STALE');
+        n.deadline = Infinity;
+        this.dirty = true;
+      }
+      return false;
+    }
+    // "If the Override flag is set, or the supplied link-layer address is the same as that in
+    // the cache, or no Target Link-Layer Address option was supplied, the received advertisement
+    // MUST update the Neighbor Cache entry as follows: The link-layer address in the Target
+    // Link-Layer Address option MUST be inserted in the cache (if one is supplied and differs
+    // from the already recorded address). If the Solicited flag is set, the state of the entry
+    // MUST be set to REACHABLE. If the Solicited flag is zero and the link-layer address was
+    // updated with a different address, the state MUST be set to STALE."
+    if (mac !== null && changed) n.mac = mac.slice();
+    if (solicited) {
+      this.transition(n, 'REACHABLE');
+      n.probes = 0;
+      this.setDeadline(n, now + this.reachableTime());
+    } else if (changed) {
+      this.transition(n, 'STALE');
+      n.deadline = Infinity;
+      this.dirty = true;
+    }
+    return true;
   }
 
   /** Upper-layer reachability confirmation (RFC 4861 §7.3.1: "forward progress" hints, e.g.

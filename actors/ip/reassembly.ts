@@ -36,7 +36,8 @@ interface Frag {
 
 interface Pending {
   key: string;
-  src: number;
+  /** Source key for the per-source limit (an IPv4 address, or IPv6 address hex). */
+  src: number | string;
   iface: number;
   frags: Frag[];
   /** Octets of data received. */
@@ -48,7 +49,29 @@ interface Pending {
   /** The start of the first fragment (header + some data) for an ICMP time exceeded quote. */
   firstQuote: Uint8Array | null;
   charged: number;
+  /** When the first fragment arrived, and when the datagram expires. */
+  born: number;
   deadline: number;
+  /** IPv6: offset of the Next Header field naming the Fragment header (6, or inside the last
+   *  unfragmentable extension header), and the Next Header of the offset-zero fragment. */
+  nhField: number;
+  nextHeader: number;
+}
+
+/** What the IPv6 path knows about one fragment (from the chain walk). */
+export interface Fragment6 {
+  /** Absolute offsets in the buffer: the IPv6 header and the fragment data. */
+  ipOff: number;
+  dataOff: number;
+  dataLen: number;
+  fragOffset: number;
+  more: boolean;
+  ident: number;
+  nextHeader: number;
+  /** Bytes of extension headers before the Fragment header. */
+  unfragmentableLen: number;
+  /** Offset (from the IPv6 header) of the Next Header field that names the Fragment header. */
+  nhField: number;
 }
 
 export type ReassemblyOutcome =
@@ -59,15 +82,21 @@ export type ReassemblyOutcome =
 const PENDING: ReassemblyOutcome = { kind: 'pending' };
 const drop = (reason: string): ReassemblyOutcome => ({ kind: 'dropped', reason });
 
+/** Reassembly for both families. The IPv4 and IPv6 tables are kept apart (each in deadline
+ *  order: one fixed timeout per family) but share one memory budget, one per-source budget and
+ *  one datagram count, so a flood in either family cannot exhaust memory. */
 export class Reassembler {
   private readonly table = new Map<string, Pending>();
-  private readonly perSource = new Map<number, number>();
+  private readonly table6 = new Map<string, Pending>();
+  private readonly perSource = new Map<number | string, number>();
   private bytes = 0;
+  /** RFC 8200 §4.5: "within 60 seconds of the reception of the first-arriving fragment". */
+  timeout6Ms = 60_000;
 
   constructor(readonly params: ReassemblyParams = DEFAULT_REASSEMBLY_PARAMS) {}
 
   get inProgress(): number {
-    return this.table.size;
+    return this.table.size + this.table6.size;
   }
   get memory(): number {
     return this.bytes;
@@ -87,8 +116,11 @@ export class Reassembler {
     if (h.moreFragments && h.payloadLen === 0) return drop('bad-length');
     let p = this.table.get(key);
     if (!p) {
-      if (this.table.size >= this.params.maxDatagrams) this.evictOldest();
-      p = { key, src: h.src, iface, frags: [], have: 0, total: -1, header: null, firstQuote: null, charged: 0, deadline: now + this.params.timeoutMs };
+      if (this.inProgress >= this.params.maxDatagrams) this.evictOldest();
+      p = {
+        key, src: h.src, iface, frags: [], have: 0, total: -1, header: null, firstQuote: null, charged: 0,
+        born: now, deadline: now + this.params.timeoutMs, nhField: 0, nextHeader: 0,
+      };
       this.table.set(key, p);
     }
     // The 64 KiB bound: the reassembled datagram (header + data) must fit Total Length.
@@ -157,8 +189,9 @@ export class Reassembler {
   }
 
   private discard(p: Pending): void {
-    if (this.table.get(p.key) !== p) return;
-    this.table.delete(p.key);
+    const t = this.table.get(p.key) === p ? this.table : this.table6.get(p.key) === p ? this.table6 : null;
+    if (t === null) return;
+    t.delete(p.key);
     this.bytes -= p.charged;
     const s = (this.perSource.get(p.src) ?? 0) - p.charged;
     if (s > 0) this.perSource.set(p.src, s);
@@ -166,27 +199,41 @@ export class Reassembler {
     p.charged = 0;
   }
 
-  /** Drops the oldest datagram in progress (Map order is insertion order), except `keep`. */
+  /** The oldest datagram in a table other than `keep` (Map order is insertion order). */
+  private static head(t: Map<string, Pending>, keep?: Pending): Pending | null {
+    for (const p of t.values()) if (p !== keep) return p;
+    return null;
+  }
+
+  /** Drops the oldest datagram in progress of either family, except `keep`. */
   private evictOldest(keep?: Pending): boolean {
-    for (const p of this.table.values()) {
-      if (p === keep) continue;
-      this.discard(p);
-      this.evicted++;
-      return true;
-    }
-    return false;
+    const a = Reassembler.head(this.table, keep);
+    const b = Reassembler.head(this.table6, keep);
+    const p = a === null ? b : b === null ? a : a.born <= b.born ? a : b;
+    if (p === null) return false;
+    this.discard(p);
+    this.evicted++;
+    return true;
   }
 
   evicted = 0;
 
   nextDeadline(): number {
-    // Insertion order is deadline order (one fixed timeout from the first fragment).
-    for (const p of this.table.values()) return p.deadline;
-    return Infinity;
+    // Insertion order is deadline order in each table (one fixed timeout per family).
+    let d = Infinity;
+    for (const p of this.table.values()) {
+      d = p.deadline;
+      break;
+    }
+    for (const p of this.table6.values()) {
+      if (p.deadline < d) d = p.deadline;
+      break;
+    }
+    return d;
   }
 
-  /** Expires datagrams past their deadline. `expired` gets the first fragment's quote (for an
-   *  ICMP time exceeded, code 1) when fragment zero had arrived. RFC 1122 §3.3.2: "If the
+  /** Expires IPv4 datagrams past their deadline. `expired` gets the first fragment's quote (for
+   *  an ICMP time exceeded, code 1) when fragment zero had arrived. RFC 1122 §3.3.2: "If the
    *  fragment zero is not available, then no time-exceeded need be sent at all." */
   onTimer(now: number, expired: (quote: Uint8Array | null, iface: number) => void): void {
     for (const p of this.table.values()) {
@@ -196,9 +243,118 @@ export class Reassembler {
     }
   }
 
-  status(): object {
-    return { inProgress: this.table.size, bytes: this.bytes, evicted: this.evicted };
+  /** The same for IPv6 (RFC 8200 §4.5: "If the first fragment (i.e., the one with a Fragment
+   *  Offset of zero) has been received, an ICMP Time Exceeded -- Fragment Reassembly Time
+   *  Exceeded message should be sent to the source of that fragment."). */
+  onTimer6(now: number, expired: (quote: Uint8Array | null, iface: number) => void): void {
+    for (const p of this.table6.values()) {
+      if (p.deadline > now) break;
+      this.discard(p);
+      expired(p.firstQuote, p.iface);
+    }
   }
+
+  /** One IPv6 fragment (RFC 8200 §4.5). Returns the reassembled packet (IPv6 header, the
+   *  Unfragmentable Part's extension headers with the Fragment header removed, the data) when
+   *  this fragment completed it. */
+  input6(buf: Uint8Array, f: Fragment6, iface: number, now: number): ReassemblyOutcome {
+    const srcHex = hex16(buf, f.ipOff + 8);
+    // RFC 8200 §4.5: "An original packet is reassembled only from fragment packets that have
+    // the same Source Address, Destination Address, and Fragment Identification."
+    const key = `${srcHex}|${hex16(buf, f.ipOff + 24)}|${f.ident}`;
+    const start = f.fragOffset;
+    const end = start + f.dataLen;
+    if (f.more && (f.dataLen === 0 || (f.dataLen & 7) !== 0)) return drop('bad-length');
+    let p = this.table6.get(key);
+    if (!p) {
+      if (this.inProgress >= this.params.maxDatagrams) this.evictOldest();
+      p = {
+        key, src: srcHex, iface, frags: [], have: 0, total: -1, header: null, firstQuote: null, charged: 0,
+        born: now, deadline: now + this.timeout6Ms, nhField: 6, nextHeader: 0,
+      };
+      this.table6.set(key, p);
+    }
+    const unfrag = p.header ? p.header.length - 40 : f.unfragmentableLen;
+    if (unfrag + end > 65535) {
+      this.discard(p);
+      return drop('too-big');
+    }
+    if (!f.more) {
+      // "If the fragment is the last one (M = 0) ... the length of the reassembled packet" is
+      // known; a second, different last fragment or data past it is inconsistent.
+      if ((p.total >= 0 && p.total !== end) || p.frags.some((x) => x.end > end)) {
+        this.discard(p);
+        return drop('inconsistent');
+      }
+      p.total = end;
+    } else if (p.total >= 0 && end > p.total) {
+      this.discard(p);
+      return drop('inconsistent');
+    }
+    let i = 0;
+    while (i < p.frags.length && p.frags[i].end <= start) i++;
+    if (i < p.frags.length && p.frags[i].off < end) {
+      const x = p.frags[i];
+      // RFC 8200 §4.5: exact duplicates may be dropped alone; RFC 5722 §4: "When reassembling
+      // an IPv6 datagram, if one or more its constituent fragments is determined to be an
+      // overlapping fragment, the entire datagram (and any constituent fragments) MUST be
+      // silently discarded."
+      if (x.off === start && x.end === end) return drop('duplicate');
+      this.discard(p);
+      return drop('overlap');
+    }
+    const hl = 40 + f.unfragmentableLen;
+    const cost = f.dataLen + FRAG_OVERHEAD + (start === 0 ? hl : 0);
+    const used = this.perSource.get(srcHex) ?? 0;
+    if (used + cost > this.params.maxBytesPerSource) {
+      if (p.frags.length === 0) this.discard(p);
+      return drop('source-limit');
+    }
+    while (this.bytes + cost > this.params.maxBytes) {
+      if (!this.evictOldest(p)) {
+        if (p.frags.length === 0) this.discard(p);
+        return drop('memory-limit');
+      }
+    }
+    p.frags.splice(i, 0, { off: start, end, data: buf.slice(f.dataOff, f.dataOff + f.dataLen) });
+    p.have += f.dataLen;
+    this.charge(p, cost);
+    if (start === 0) {
+      // RFC 8200 §4.5: "The Unfragmentable Part of the reassembled packet consists of all
+      // headers up to, but not including, the Fragment header of the first fragment packet ...
+      // The Next Header field of the last header of the Unfragmentable Part is obtained from the
+      // Next Header field of the first fragment's Fragment header."
+      p.header = buf.slice(f.ipOff, f.ipOff + hl);
+      p.nhField = f.nhField;
+      p.nextHeader = f.nextHeader;
+      p.firstQuote = buf.slice(f.ipOff, f.dataOff + Math.min(f.dataLen, 1024));
+    }
+    if (p.total < 0 || p.have !== p.total || p.header === null) return PENDING;
+    const out = new Uint8Array(p.header.length + p.total);
+    out.set(p.header, 0);
+    for (const x of p.frags) out.set(x.data, p.header.length + x.off);
+    // "The Payload Length of the reassembled packet is computed from the length of the
+    // Unfragmentable Part and the length and offset of the last fragment."
+    const pl = out.length - 40;
+    out[4] = pl >>> 8;
+    out[5] = pl & 0xff;
+    out[p.nhField] = p.nextHeader;
+    this.discard(p);
+    return { kind: 'done', datagram: out };
+  }
+
+  status(): object {
+    return { inProgress: this.inProgress, v4: this.table.size, v6: this.table6.size, bytes: this.bytes, limit: this.params.maxBytes, evicted: this.evicted };
+  }
+}
+
+const HEX: string[] = [];
+for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'));
+
+function hex16(b: Uint8Array, o: number): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) s += HEX[b[o + i]];
+  return s;
 }
 
 /** Options copied into every fragment: RFC 791: "the copied flag ... 1 = copied" (bit 0 of the

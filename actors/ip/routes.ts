@@ -8,7 +8,9 @@
 // from interface addresses (metric 0); static routes come from the config and control ops.
 // Routes whose interface is down are skipped.
 
-import { Ipv4Addr, formatIpv4, ipv4Network, parseIpv4Cidr } from '../../protocol/address';
+import {
+  Ipv4Addr, Ipv6Addr, formatIpv4, formatIpv6, ipv4Network, ipv6Equal, ipv6Prefix, parseIpv4Cidr, parseIpv6Cidr,
+} from '../../protocol/address';
 
 export interface FamilyOps<A> {
   readonly bits: number;
@@ -24,6 +26,13 @@ export const V4_OPS: FamilyOps<Ipv4Addr> = {
   format: formatIpv4,
 };
 
+export const V6_OPS: FamilyOps<Ipv6Addr> = {
+  bits: 128,
+  network: (a, l) => ipv6Prefix(a, l),
+  equal: (a, b) => ipv6Equal(a, b),
+  format: formatIpv6,
+};
+
 export interface Route<A> {
   dest: A;
   prefixLen: number;
@@ -32,8 +41,11 @@ export interface Route<A> {
   /** Interface index. */
   iface: number;
   metric: number;
-  /** 'connected' routes come from interface addresses; 'static' from config/control. */
-  origin: 'connected' | 'static';
+  /** 'connected' routes come from interface addresses; 'static' from config/control; 'ra' from
+   *  the on-link prefixes of IPv6 Router Advertisements (RFC 4861 §6.3.4 Prefix List). */
+  origin: 'connected' | 'static' | 'ra';
+  /** Absolute expiry (ms) for 'ra' routes (the prefix's Valid Lifetime); undefined: none. */
+  expires?: number;
 }
 
 export interface RouteResult<A> {
@@ -95,6 +107,18 @@ export class RouteTable<A> {
     return { route: best, iface: best.iface, nextHop: best.gateway ?? dst };
   }
 
+  /** Removes routes whose `expires` has passed; returns how many. */
+  expire(now: number): number {
+    return this.removeIf((r) => r.expires !== undefined && r.expires <= now);
+  }
+
+  /** The earliest route expiry, or Infinity. */
+  nextExpiry(): number {
+    let e = Infinity;
+    for (const r of this.routes) if (r.expires !== undefined && r.expires < e) e = r.expires;
+    return e;
+  }
+
   list(): readonly Route<A>[] {
     return this.routes;
   }
@@ -106,6 +130,7 @@ export class RouteTable<A> {
       iface: ifName(r.iface),
       metric: r.metric,
       origin: r.origin,
+      ...(r.expires !== undefined && Number.isFinite(r.expires) ? { expires: r.expires } : {}),
     }));
   }
 }
@@ -115,5 +140,13 @@ export function parseRouteDestV4(s: unknown): { dest: Ipv4Addr; prefixLen: numbe
   if (s === 'default') return { dest: 0, prefixLen: 0 };
   if (typeof s !== 'string') return null;
   const c = parseIpv4Cidr(s);
+  return c ? { dest: c.addr, prefixLen: c.prefixLen } : null;
+}
+
+/** Parses an IPv6 route destination: "default" or CIDR text. */
+export function parseRouteDestV6(s: unknown): { dest: Ipv6Addr; prefixLen: number } | null {
+  if (s === 'default') return { dest: new Uint8Array(16), prefixLen: 0 };
+  if (typeof s !== 'string') return null;
+  const c = parseIpv6Cidr(s);
   return c ? { dest: c.addr, prefixLen: c.prefixLen } : null;
 }

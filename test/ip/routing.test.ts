@@ -137,7 +137,8 @@ describe('ip: forwarding', () => {
     p.control('a', 'ping', { dst: '198.51.100.3', seq: 3 });
     p.settle();
     expect(p.counters('r')['arp.tx.request']).to.equal(before);
-    expect(p.control('r', 'removeInterface', { name: 'eth2' })).to.deep.equal({ removed: 'eth2', routes: 1 });
+    // Its IPv4 subnet route and its fe80::/64 link-local route.
+    expect(p.control('r', 'removeInterface', { name: 'eth2' })).to.deep.equal({ removed: 'eth2', routes: 2 });
     p.control('a', 'ping', { dst: '203.0.113.4', seq: 4 });
     p.settle();
     expect(p.counters('r')['ip4.fwd.drop.no-route']).to.equal(1);
