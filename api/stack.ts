@@ -264,20 +264,23 @@ export class Stack extends EventEmitter<StackEvents> {
     this.supervisor.setDesiredConfig(nicName(name), this.nicSpec(l).config);
   }
 
-  /** Adds a link while the stack runs. The IP actor picks up the new interface by a planned
-   *  restart from the updated desired config (its state is rebuilt from config by design); the
-   *  other NICs and their rings are untouched. */
+  /** Adds a link while the stack runs: a new NIC actor, a new interface in the IP actor
+   *  (control op, no restart) and the rings between them; nothing else is touched. */
   async addLink(link: StackLinkConfig): Promise<void> {
     const probe = validateStackConfig({ ...this.config, supervisor: undefined, links: [...this.links(), link] });
     const l = probe.links!.find((x) => x.name === link.name)!;
     this.openTap(l);
     try {
+      await this.supervisor.control(IP, 'addInterface', {
+        name: l.name, mac: this.macOf(l), mtu: l.mtu ?? 1500, addresses: l.addresses ?? [], up: l.up !== false,
+      });
       this.links().push(l);
       this.syncIpDesired();
       await this.supervisor.addActor(this.nicSpec(l), []);
       for (const ls of this.nicLinks(l)) await this.supervisor.addLink(ls);
-      await this.supervisor.restartRole(IP);
     } catch (e) {
+      await this.supervisor.control(IP, 'removeInterface', { name: l.name }).catch(() => undefined);
+      if (this.supervisor.actorNames().includes(nicName(l.name))) await this.supervisor.removeActor(nicName(l.name)).catch(() => undefined);
       this.config.links = this.links().filter((x) => x !== l);
       this.syncIpDesired();
       this.closeTap(l.name);
@@ -293,7 +296,7 @@ export class Stack extends EventEmitter<StackEvents> {
     this.config.links = this.links().filter((x) => x.name !== name);
     this.syncIpDesired();
     await this.supervisor.removeActor(nicName(name));
-    await this.supervisor.restartRole(IP);
+    await this.supervisor.control(IP, 'removeInterface', { name });
     this.closeTap(name);
   }
 
