@@ -324,6 +324,31 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.pokeControl(role);
   }
 
+  /** Fault injection into a ring: corrupts one committed, unread record of the link (its
+   *  length word, or one payload byte). The reader must detect a bad length (counted CORRUPT,
+   *  backlog dropped) and the protocol layers a bad payload (checksums). Returns false when the
+   *  ring held nothing to corrupt. `rnd` returns uniform [0, 1). */
+  corruptRing(from: string, to: string, mode: 'length' | 'payload', rnd: () => number = Math.random): boolean {
+    const l = this.topo.links.get(`${from}->${to}`);
+    if (!l) throw new SupervisorError(`no link ${from}->${to}`, 'ERR_NO_LINK');
+    const r = new RingReader(l.ring);
+    const off = r.peek(); // a fresh reader: looks at the record at TAIL without consuming it
+    if (off < 0) return false;
+    const len = r.peekLength;
+    if (mode === 'length') {
+      new DataView(r.bytes.buffer, r.bytes.byteOffset).setUint32(off - 4, 0x7fff0000 | Math.floor(rnd() * 0xffff), true);
+    } else if (len > 0) {
+      const i = off + Math.floor(rnd() * len);
+      r.bytes[i] ^= 1 << Math.floor(rnd() * 8);
+    } else return false;
+    return true;
+  }
+
+  /** Every link's "from -> to" ends (for fault campaigns). */
+  linkEnds(): Array<{ from: string; to: string }> {
+    return [...this.topo.links.values()].filter((l) => !l.spec.from.startsWith('external:') && !l.spec.to.startsWith('external:')).map((l) => ({ from: l.spec.from, to: l.spec.to }));
+  }
+
   /** Resolves when `name` has restarted (or rejects on escalation / timeout). */
   waitRestarted(name: string, timeoutMs = 10000): Promise<{ name: string; incarnation: number; downtimeMs: number }> {
     return new Promise((resolve, reject) => {
