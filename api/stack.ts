@@ -14,6 +14,8 @@ import type { ImpairConfig, ImpairParams } from '../actors/nic/impair';
 import { AppPort } from './appport';
 import { DgramApi } from './dgram';
 import { udpSharedBytes } from '../actors/udp/actor';
+// TCP (actors/tcp, api/net.ts)
+import { NetApi, StackTcpConfig, tcpActorConfig, tcpSharedSizes } from './net';
 
 export interface StackEvents {
   link: (e: { link: string; up: boolean; carrier?: boolean }) => void;
@@ -39,6 +41,7 @@ export class StackError extends Error {
 
 const IP = 'ip';
 const UDP = 'udp';
+const TCP = 'tcp';
 const nicName = (link: string): string => `nic:${link}`;
 
 export class Stack extends EventEmitter<StackEvents> {
@@ -50,14 +53,24 @@ export class Stack extends EventEmitter<StackEvents> {
   // UDP: the main thread's end of the transports' rings, and the dgram-compatible API.
   readonly appPort = new AppPort();
   readonly dgram: DgramApi;
+  // TCP: the net-compatible API, and the TCP actor's sizes and options (StackConfig.tcp).
+  readonly net: NetApi;
+  private readonly tcpConfig: StackTcpConfig;
 
-  constructor(config: StackConfig = {}) {
+  constructor(config: StackConfig & { tcp?: StackTcpConfig } = {}) {
     super();
-    this.config = validateStackConfig(config);
+    const { tcp, ...base } = config; // TCP: validated by tcpSharedSizes, not by validateStackConfig
+    this.tcpConfig = { ...(tcp ?? {}) };
+    tcpSharedSizes(this.tcpConfig);
+    this.config = validateStackConfig(base);
     this.supervisor = new Supervisor(this.config.supervisor ?? {});
     this.dgram = new DgramApi(this.appPort, () => (this.started ? this.supervisor.sharedRegion(UDP, 'udp') : undefined), UDP);
     this.supervisor.on('exited', (e) => this.emit('exited', e));
     this.supervisor.on('restarted', (e) => this.emit('restarted', e));
+    this.net = new NetApi({ appPort: this.appPort, actor: TCP, regions: () => (this.started ? this.tcpRegions() : undefined) }); // TCP
+    this.supervisor.on('restarted', (e) => {
+      if (e.name === TCP) this.net.resync(); // events in flight to the app were lost
+    });
     this.supervisor.on('escalated', (e) => this.emit('escalated', e));
     this.supervisor.on('actor-event', (e) => {
       const d = (e.data ?? {}) as Record<string, unknown>;
@@ -127,6 +140,8 @@ export class Stack extends EventEmitter<StackEvents> {
     }
     actors.push(this.udpSpec());
     links.push(...this.udpLinks());
+    actors.push(this.tcpSpec());
+    links.push(...this.tcpLinks());
     return { actors, links };
   }
 
@@ -154,6 +169,32 @@ export class Stack extends EventEmitter<StackEvents> {
     const config = this.udpConfig();
     this.supervisor.setDesiredConfig(UDP, config);
     this.supervisor.control(UDP, 'setAddresses', config).catch(() => undefined);
+  }
+
+  // TCP: the actor, its links to IP, its shared regions (connection table and byte streams,
+  // allocated zeroed by the supervisor and initialised by the actor on first attach).
+  private tcpSpec(): ActorSpec {
+    const config = tcpActorConfig(this.tcpConfig, this.links().flatMap((l) => l.addresses ?? []));
+    return { name: TCP, kind: 'tcp', config, shared: tcpSharedSizes(this.tcpConfig) };
+  }
+
+  private tcpLinks(): LinkSpec[] {
+    return [
+      { from: `${IP}.tcp`, to: `${TCP}.ip` },
+      { from: `${TCP}.ip`, to: `${IP}.tcp` },
+    ];
+  }
+
+  private tcpRegions(): { tcbs: SharedArrayBuffer; tcpStreams: SharedArrayBuffer } | undefined {
+    const tcbs = this.supervisor.sharedRegion(TCP, 'tcbs');
+    const tcpStreams = this.supervisor.sharedRegion(TCP, 'tcpStreams');
+    return tcbs && tcpStreams ? { tcbs, tcpStreams } : undefined;
+  }
+
+  private syncTcpAddresses(): void {
+    const addresses = this.links().flatMap((l) => l.addresses ?? []);
+    this.supervisor.setDesiredConfig(TCP, tcpActorConfig(this.tcpConfig, addresses));
+    this.supervisor.control(TCP, 'setAddresses', { addresses }).catch(() => undefined);
   }
 
   private openTap(l: StackLinkConfig): void {
@@ -184,6 +225,7 @@ export class Stack extends EventEmitter<StackEvents> {
       for (const l of this.links()) this.openTap(l);
       await this.supervisor.start(this.pipeline());
       await this.appPort.connect(this.supervisor, UDP, (b, o, l) => this.dgram.onRecord(b, o, l));
+      await this.appPort.connect(this.supervisor, TCP, (b, o, l) => this.net.onRecord(b, o, l)); // TCP
       this.dgram.attach();
     } catch (e) {
       await this.supervisor.stop().catch(() => undefined);
@@ -197,6 +239,7 @@ export class Stack extends EventEmitter<StackEvents> {
     if (this.stopped) return;
     this.stopped = true;
     this.dgram.closeAll();
+    this.net.closeAll(); // TCP
     await this.appPort.close();
     await this.supervisor.stop();
     for (const n of [...this.taps.keys()]) this.closeTap(n);
@@ -209,6 +252,7 @@ export class Stack extends EventEmitter<StackEvents> {
   private syncIpDesired(): void {
     this.supervisor.setDesiredConfig(IP, this.ipConfig());
     if (this.started && !this.stopped) this.syncUdpAddresses(); // UDP
+    if (this.started && !this.stopped) this.syncTcpAddresses(); // TCP
   }
 
   async addAddress(iface: string, cidr: string): Promise<void> {

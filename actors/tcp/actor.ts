@@ -2,14 +2,50 @@
 // port `ip` carries records from the IP actor (actors/ip/records.ts: a 40-byte header, then the
 // TCP segment); segments go out on port `ip` in the same format. The connection table and the
 // byte streams are ActorContext.shared.tcbs / .tcpStreams (created by the supervisor with
-// createTcpShared), so a restarted incarnation reattaches to them. User calls arrive as control
-// operations until the app-side socket layer wires its own path.
+// createTcpShared, or zeroed by the supervisor from ActorSpec.shared sizes and initialised here
+// on first attach), so a restarted incarnation reattaches to them. User calls arrive on port
+// `app` (records of app.ts, from api/net.ts) or as control operations (tests, ctl).
+//
+// Config: { maxConns, sendBufBytes, recvBufBytes } (sizes for a first attach to zeroed regions),
+// addresses (the stack's CIDRs: source address selection for connect), and any TcpConfig key.
 
 import type { ActorContext, ActorCore, ActorFactory } from '../../base/actor';
 import { RECORD_HEADER_LEN, RecordHeader, readRecordHeader, writeRecordHeader } from '../ip/records';
 import { TcpCore } from './core';
-import type { TcpShared } from './table';
-import type { IpAddr, TcpConfig, TcpSegmentOut } from './types';
+import { TcpShared, TcpSharedOptions, initTcpShared, tcpSharedReady } from './table';
+import type { IpAddr, TcpConfig, TcpConnOptions, TcpEvent, TcpSegmentOut } from './types';
+import { formatIpv4, formatIpv6, parseCidr, parseIp } from '../../protocol/address';
+import {
+  AcceptedConn, ConnStatus, EV_CLOSED, EV_CONNECTION, EV_ESTABLISHED, EV_MAX, EV_PEER_CLOSED, EV_READABLE, EV_REPLY,
+  EV_RESET, EV_RESYNC, EV_TIMEOUT, EV_WRITABLE, REQ_ABORT, REQ_ACCEPT, REQ_CLOSE, REQ_CONNECT, REQ_LISTEN, REQ_MAX,
+  REQ_POKE, REQ_SETOPT, REQ_SHUTDOWN, REQ_STATUS, TCP_APP_HEADER_LEN, TcpAppRecord, decodeTcpAppRecord,
+  encodeTcpAppRecord, errnoOf, writeTcpAppHeader,
+} from './app';
+
+/** Sizes used when the regions are found zeroed (a Stack's first start). */
+export const TCP_SHARED_DEFAULTS: TcpSharedOptions = { maxConns: 1024, sendBufBytes: 1 << 16, recvBufBytes: 1 << 16 };
+
+export interface TcpActorConfig extends Partial<TcpConfig>, Partial<TcpSharedOptions> {
+  /** The stack's addresses as CIDRs: connect() without a local address uses the one whose
+   *  subnet holds the remote, else the first of the family. */
+  addresses?: string[];
+}
+
+const EVENT_KIND: Record<string, number> = {
+  connection: EV_CONNECTION, established: EV_ESTABLISHED, readable: EV_READABLE, writable: EV_WRITABLE,
+  'peer-closed': EV_PEER_CLOSED, reset: EV_RESET, timeout: EV_TIMEOUT, closed: EV_CLOSED,
+};
+
+export function formatAddr(a: IpAddr): string {
+  return typeof a === 'number' ? formatIpv4(a) : formatIpv6(a);
+}
+
+function parseAddr(s: unknown): IpAddr | null {
+  if (s === null || s === undefined || s === '') return null;
+  const p = parseIp(String(s));
+  if (p === null) throw Object.assign(new Error(`bad address ${String(s)}`), { code: 'EINVAL' });
+  return p.addr;
+}
 
 const IP_PROTO_TCP = 6;
 
@@ -22,19 +58,176 @@ function dstOf(h: RecordHeader): IpAddr {
 
 class TcpActor implements ActorCore {
   readonly core: TcpCore;
+  private addresses: { family: 4 | 6; addr: IpAddr; prefixLen: number }[] = [];
+  /** Receive-stream TAIL when READABLE was last sent per id: another READABLE is needed only
+   *  once the app has read (it pulls by itself when it resumes). Rebuilt empty on restart. */
+  private readonly readableTail = new Map<number, number>();
+  /** An event could not be written (ring full): send EV_RESYNC when there is room. */
+  private lostEvents = false;
 
-  constructor(private readonly ctx: ActorContext, config: Partial<TcpConfig>) {
+  constructor(private readonly ctx: ActorContext, config: TcpActorConfig) {
+    const { maxConns, sendBufBytes, recvBufBytes, addresses, ...coreConfig } = config;
     const shared = { tcbs: ctx.shared.tcbs, tcpStreams: ctx.shared.tcpStreams } as TcpShared;
+    if (shared.tcbs instanceof SharedArrayBuffer && !tcpSharedReady(shared)) {
+      // A zeroed region from the supervisor (first start, or a crash during the first init).
+      initTcpShared(shared, {
+        maxConns: maxConns ?? TCP_SHARED_DEFAULTS.maxConns,
+        sendBufBytes: sendBufBytes ?? TCP_SHARED_DEFAULTS.sendBufBytes,
+        recvBufBytes: recvBufBytes ?? TCP_SHARED_DEFAULTS.recvBufBytes,
+      }, () => ctx.randomU32());
+    }
+    this.setAddresses(addresses ?? []);
     this.core = new TcpCore(shared, {
       now: () => ctx.now(),
       randomU32: () => ctx.randomU32(),
       output: (s) => this.send(s),
-      onEvent: (e) => ctx.emit('tcp', e),
+      onEvent: (e) => this.onEvent(e),
+      sourceAddress: (r) => this.sourceAddress(r),
       count: (name, n) => ctx.counters.add(`tcp.${name}`, n),
-    }, config);
+    }, coreConfig);
+    // Whatever the app missed while we were down, it re-checks on the supervisor's 'restarted'.
+  }
+
+  private setAddresses(list: string[]): void {
+    const out: { family: 4 | 6; addr: IpAddr; prefixLen: number }[] = [];
+    for (const s of list) {
+      const c = parseCidr(s);
+      if (c) out.push({ family: c.family, addr: c.addr, prefixLen: c.prefixLen });
+    }
+    this.addresses = out;
+  }
+
+  private sourceAddress(remote: IpAddr): IpAddr | null {
+    if (typeof remote === 'number') {
+      let first: IpAddr | null = null;
+      for (const a of this.addresses) {
+        if (a.family !== 4) continue;
+        first ??= a.addr;
+        const mask = a.prefixLen === 0 ? 0 : (0xffffffff << (32 - a.prefixLen)) >>> 0;
+        if ((((a.addr as number) ^ remote) & mask) >>> 0 === 0) return a.addr;
+      }
+      return first;
+    }
+    for (const a of this.addresses) if (a.family === 6) return a.addr;
+    return null;
+  }
+
+  // ---------------------------------------------------------------- the app ports
+
+  private writeApp(kind: number, id: number, req = 0, code = 0, aux = 0, body?: unknown): boolean {
+    const w = this.ctx.out('app');
+    if (w === undefined) return true;
+    if (body === undefined) {
+      const at = w.tryReserve(TCP_APP_HEADER_LEN);
+      if (at < 0) return false;
+      writeTcpAppHeader(w.bytes, at, kind, id, req, code, aux, 0);
+      w.commit(TCP_APP_HEADER_LEN, false);
+      return true;
+    }
+    const rec = encodeTcpAppRecord(kind, id, req, code, aux, body);
+    const at = w.tryReserve(rec.length);
+    if (at < 0) return false;
+    w.bytes.set(rec, at);
+    w.commit(rec.length, false);
+    return true;
+  }
+
+  private onEvent(e: TcpEvent): void {
+    const kind = EVENT_KIND[e.kind];
+    if (kind === undefined) return;
+    if (kind === EV_READABLE) {
+      let tail: number;
+      try {
+        tail = this.core.streams(e.id).recv.tail();
+      } catch {
+        return;
+      }
+      if (this.readableTail.get(e.id) === tail) return;
+      this.readableTail.set(e.id, tail);
+    } else if (kind === EV_CLOSED) this.readableTail.delete(e.id);
+    if (this.lostEvents || !this.writeApp(kind, e.id, 0, errnoOf(e.code))) {
+      this.lostEvents = true;
+      this.ctx.counters.add('tcp.app-events-lost');
+    }
+  }
+
+  poll(): boolean {
+    if (this.lostEvents && this.writeApp(EV_RESYNC, 0)) {
+      this.lostEvents = false;
+      this.readableTail.clear();
+      return true;
+    }
+    return false;
+  }
+
+  private status(id: number): ConnStatus {
+    const d = this.core.dumpTcb(id) as { stateName: string; flagNames: string[]; error: string | null };
+    return { state: d.stateName, finRcvd: d.flagNames.includes('FIN_RCVD'), error: d.error };
+  }
+
+  private onAppRecord(r: TcpAppRecord): void {
+    const body = (r.body ?? {}) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let reply: unknown;
+    try {
+      switch (r.kind) {
+        case REQ_POKE:
+          this.core.poke(r.id);
+          return;
+        case REQ_LISTEN:
+          reply = { id: this.core.listen(parseAddr(body.addr), body.port | 0, body.backlog ?? 511) };
+          break;
+        case REQ_CONNECT: {
+          const id = this.core.connect(parseAddr(body.local), parseAddr(body.remote) ?? 0, body.port | 0, {
+            ...((body.options ?? {}) as TcpConnOptions), localPort: body.localPort ?? 0,
+          });
+          const d = this.core.dumpTcb(id) as { local: IpAddr; localPort: number };
+          reply = { id, local: formatAddr(d.local), localPort: d.localPort };
+          break;
+        }
+        case REQ_ACCEPT: {
+          const list: AcceptedConn[] = [];
+          for (let id = this.core.accept(r.id); id !== null; id = this.core.accept(r.id)) {
+            const d = this.core.dumpTcb(id) as { local: IpAddr; localPort: number; remote: IpAddr; remotePort: number };
+            list.push({ id, local: formatAddr(d.local), localPort: d.localPort, remote: formatAddr(d.remote), remotePort: d.remotePort, status: this.status(id) });
+          }
+          reply = list;
+          break;
+        }
+        case REQ_SHUTDOWN:
+          this.core.shutdown(r.id);
+          break;
+        case REQ_CLOSE:
+          this.readableTail.delete(r.id);
+          this.core.close(r.id);
+          break;
+        case REQ_ABORT:
+          this.readableTail.delete(r.id);
+          this.core.abort(r.id);
+          break;
+        case REQ_SETOPT:
+          this.core.setOption(r.id, body as TcpConnOptions);
+          break;
+        case REQ_STATUS:
+          reply = this.status(r.id);
+          break;
+        default:
+          return;
+      }
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (r.req !== 0 && !this.writeApp(EV_REPLY, r.id, r.req, errnoOf(code ?? 'EINVAL'), r.kind, { message: (e as Error).message })) this.lostEvents = true;
+      return;
+    }
+    if (r.req !== 0 && !this.writeApp(EV_REPLY, r.id, r.req, 0, r.kind, reply ?? null)) this.lostEvents = true;
   }
 
   onRecord(port: string, bytes: Uint8Array, off: number, len: number): void {
+    if (port === 'app') {
+      const r = decodeTcpAppRecord(bytes, off, len, REQ_MAX);
+      if (r === null) this.ctx.counters.add('tcp.app-bad-record');
+      else this.onAppRecord(r);
+      return;
+    }
     if (port !== 'ip') return;
     const h = readRecordHeader(bytes, off, len);
     if (h === null || h.proto !== IP_PROTO_TCP) {
@@ -87,6 +280,9 @@ class TcpActor implements ActorCore {
         return this.core.abort(a.id);
       case 'setOption':
         return this.core.setOption(a.id, a.options);
+      case 'setAddresses':
+        this.setAddresses(a.addresses ?? []);
+        return null;
       case 'poke':
         return a.id === undefined ? this.core.pokeAll() : this.core.poke(a.id);
       case 'pathMtu':
@@ -101,4 +297,6 @@ class TcpActor implements ActorCore {
   }
 }
 
-export const create: ActorFactory = (ctx, config) => new TcpActor(ctx, (config ?? {}) as Partial<TcpConfig>);
+export const create: ActorFactory = (ctx, config) => new TcpActor(ctx, (config ?? {}) as TcpActorConfig);
+
+void EV_MAX;

@@ -28,14 +28,33 @@ function isPow2(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
-/** Allocates and initialises both regions. `randomU32` draws the secret hash key. */
-export function createTcpShared(o: TcpSharedOptions, randomU32: () => number): TcpShared {
+function checkOptions(o: TcpSharedOptions): void {
   if (!Number.isInteger(o.maxConns) || o.maxConns < 1 || o.maxConns > 65536) throw new RangeError('tcp: maxConns');
   if (!isPow2(o.sendBufBytes) || o.sendBufBytes < 4096 || o.sendBufBytes > 1 << 30) throw new RangeError('tcp: sendBufBytes');
   if (!isPow2(o.recvBufBytes) || o.recvBufBytes < 4096 || o.recvBufBytes > 1 << 30) throw new RangeError('tcp: recvBufBytes');
-  const tcbs = new SharedArrayBuffer(TABLE_HEADER_BYTES + CommittedRecords.bytes(o.maxConns, TCB_WORDS));
-  const tcpStreams = new SharedArrayBuffer(o.maxConns * streamSlotBytes(o.sendBufBytes, o.recvBufBytes));
-  const h = new Int32Array(tcbs, 0, TABLE_HEADER_BYTES / 4);
+}
+
+/** Byte sizes of both regions (the Stack sizes ActorSpec.shared with these; the supervisor then
+ *  allocates them zeroed and the TCP actor initialises them on first attach, initTcpShared). */
+export function tcpSharedBytes(o: TcpSharedOptions): { tcbs: number; tcpStreams: number } {
+  checkOptions(o);
+  return {
+    tcbs: TABLE_HEADER_BYTES + CommittedRecords.bytes(o.maxConns, TCB_WORDS),
+    tcpStreams: o.maxConns * streamSlotBytes(o.sendBufBytes, o.recvBufBytes),
+  };
+}
+
+/** True once the table header is initialised (MAGIC is written last). */
+export function tcpSharedReady(shared: TcpShared): boolean {
+  return Atomics.load(new Int32Array(shared.tcbs, 0, TABLE_HEADER_BYTES / 4), TableWord.MAGIC) === TABLE_MAGIC;
+}
+
+/** Initialises zeroed regions of at least tcpSharedBytes(o) bytes: the header, then MAGIC last,
+ *  so a crash in the middle leaves an uninitialised table that the next attach initialises again. */
+export function initTcpShared(shared: TcpShared, o: TcpSharedOptions, randomU32: () => number): void {
+  const need = tcpSharedBytes(o);
+  if (shared.tcbs.byteLength < need.tcbs || shared.tcpStreams.byteLength < need.tcpStreams) throw new RangeError('tcp: shared regions too small');
+  const h = new Int32Array(shared.tcbs, 0, TABLE_HEADER_BYTES / 4);
   h[TableWord.VERSION] = TABLE_VERSION;
   h[TableWord.MAX_CONNS] = o.maxConns;
   h[TableWord.TCB_WORDS] = TCB_WORDS;
@@ -47,7 +66,14 @@ export function createTcpShared(o: TcpSharedOptions, randomU32: () => number): T
   h[TableWord.KEY2] = randomU32() | 0;
   h[TableWord.KEY3] = randomU32() | 0;
   Atomics.store(h, TableWord.MAGIC, TABLE_MAGIC);
-  return { tcbs, tcpStreams };
+}
+
+/** Allocates and initialises both regions. `randomU32` draws the secret hash key. */
+export function createTcpShared(o: TcpSharedOptions, randomU32: () => number): TcpShared {
+  const b = tcpSharedBytes(o);
+  const shared = { tcbs: new SharedArrayBuffer(b.tcbs), tcpStreams: new SharedArrayBuffer(b.tcpStreams) };
+  initTcpShared(shared, o, randomU32);
+  return shared;
 }
 
 /** One core's handle on the shared table. */
