@@ -125,10 +125,7 @@ export class Ipv6Layer {
       sendNd: (ifc, src, dst, m, mac) => this.sendNd(ifc, src, dst, m, mac),
       firstHop: (dst) => this.route(dst, 0),
     }, ifaces, this.mld, this.routes, ndParams, {
-      transmit: (i, mac, pkt) => {
-        const ifc = this.ifaces.byIndex(i);
-        if (ifc) writeFrame(this.host, ifc, mac, ETHERTYPE_IPV6, pkt, 0, pkt.length);
-      },
+      transmit: (i, mac, pkt) => this.transmitQueued(i, mac, pkt),
       unreachable: (i, _a, pkts) => this.resolutionFailed(i, pkts),
       count: (n, k) => host.count(n, k),
     }, neighParams);
@@ -547,7 +544,29 @@ export class Ipv6Layer {
       this.localError({ kind: 'packetTooBig', code: 0, mtu, dataLen: 0 }, pkt, 0, pkt.length, ifc.index);
       return 'frag-needed';
     }
+    // While the neighbour is being resolved the whole packet waits in the queue (one entry, not
+    // one per fragment), and is fragmented when it leaves (transmitQueued).
+    if (dst[0] !== 0xff && this.nd.cache.known(ifc.index, rt.nextHop) === null) {
+      return this.nd.cache.resolve(ifc.index, rt.nextHop, pkt) === null ? 'queued' : this.fragment(ifc, rt.nextHop, dst, pkt, mtu);
+    }
     return this.fragment(ifc, rt.nextHop, dst, pkt, mtu);
+  }
+
+  /** A packet that waited for neighbour resolution leaves now, fragmented if it is larger
+   *  than the path MTU (only our own packets can be: forwarded ones were checked). */
+  private transmitQueued(i: number, mac: MacAddr, pkt: Uint8Array): void {
+    const ifc = this.ifaces.byIndex(i);
+    if (!ifc) return;
+    if (pkt.length > ifc.mtu6 || (this.pmtu.size > 0 && pkt.length > IPV6_MIN_MTU)) {
+      const dst = pkt.slice(24, 40);
+      let mtu = ifc.mtu6;
+      if (this.pmtu.size > 0) mtu = this.pmtu.get(formatIpv6(dst), mtu, this.host.now());
+      if (pkt.length > mtu) {
+        this.fragment(ifc, pkt.slice(24, 40), dst, pkt, mtu, mac);
+        return;
+      }
+    }
+    writeFrame(this.host, ifc, mac, ETHERTYPE_IPV6, pkt, 0, pkt.length);
   }
 
   private build(src: Ipv6Addr, dst: Ipv6Addr, nh: number, hop: number, tc: number, payload: Uint8Array, off: number, len: number): Uint8Array {
@@ -570,7 +589,7 @@ export class Ipv6Layer {
    *  last). "The lengths of the fragments must be chosen such that the resulting fragment
    *  packets fit within the MTU of the path". The Identification is drawn at random per packet
    *  (RFC 7739 §5 recommends unpredictable identifiers). */
-  private fragment(ifc: Interface, nextHop: Ipv6Addr, dst: Ipv6Addr, pkt: Uint8Array, mtu: number): SendResult {
+  private fragment(ifc: Interface, nextHop: Ipv6Addr, dst: Ipv6Addr, pkt: Uint8Array, mtu: number, mac: MacAddr | null = null): SendResult {
     const per = (mtu - IPV6_HEADER_LEN - IPV6_FRAGMENT_HEADER_LEN) & ~7;
     const data = pkt.length - IPV6_HEADER_LEN;
     const ident = Math.floor(this.host.random() * 0x1_0000_0000) >>> 0;
@@ -587,7 +606,7 @@ export class Ipv6Layer {
       f[6] = NH_FRAGMENT;
       emitIpv6Fragment({ nextHeader: pkt[6], fragOffset: done, more, ident }, f, IPV6_HEADER_LEN);
       f.set(pkt.subarray(IPV6_HEADER_LEN + done, IPV6_HEADER_LEN + done + take), IPV6_HEADER_LEN + IPV6_FRAGMENT_HEADER_LEN);
-      const r = this.linkSend(ifc, nextHop, dst, f);
+      const r = mac !== null ? (writeFrame(this.host, ifc, mac, ETHERTYPE_IPV6, f, 0, f.length) ? 'sent' : 'link-drop') : this.linkSend(ifc, nextHop, dst, f);
       if (r !== 'sent') res = r;
       n++;
     }
