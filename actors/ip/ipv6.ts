@@ -8,7 +8,7 @@
 // reduced; see iface.ts).
 
 import {
-  Ipv6Addr, MacAddr, formatIpv6, ipv6Equal, ipv6IsLinkLocal, ipv6IsMulticast, ipv6IsUnspecified, ipv6MulticastMac,
+  Ipv6Addr, MacAddr, formatIpv6, ipv6IsLinkLocal, ipv6IsMulticast, ipv6IsUnspecified, ipv6MulticastMac,
 } from '../../protocol/address';
 import { ETHERTYPE_IPV6 } from '../../protocol/ethernet';
 import {
@@ -17,9 +17,9 @@ import {
   ipv6OptionsHeaderLen, routerAlertMld, walkIpv6Chain, walkIpv6Quoted,
 } from '../../protocol/ipv6';
 import {
-  DU_ADDRESS_UNREACHABLE, DU_BEYOND_SCOPE, DU_NO_ROUTE, ICMPV6_ECHO_REQUEST, ICMPV6_HEADER_LEN, ICMPV6_MLDV2_REPORT,
-  ICMPV6_MLD_DONE, ICMPV6_MLD_QUERY, ICMPV6_MLD_REPORT, ICMPV6_NEIGHBOR_ADVERT, ICMPV6_NEIGHBOR_SOLICIT,
-  ICMPV6_PACKET_TOO_BIG, ICMPV6_PARAM_PROBLEM, ICMPV6_REDIRECT, ICMPV6_ROUTER_ADVERT, ICMPV6_ROUTER_SOLICIT,
+  DU_ADDRESS_UNREACHABLE, DU_BEYOND_SCOPE, DU_NO_ROUTE, ICMPV6_HEADER_LEN, ICMPV6_MLDV2_REPORT,
+  ICMPV6_MLD_DONE, ICMPV6_MLD_QUERY, ICMPV6_MLD_REPORT,
+  ICMPV6_PACKET_TOO_BIG, ICMPV6_PARAM_PROBLEM, ICMPV6_REDIRECT, ICMPV6_ROUTER_SOLICIT,
   Icmpv6ErrorMessage, TE_HOP_LIMIT, TE_REASSEMBLY, PP_UNRECOGNIZED_NEXT_HEADER, emitIcmpv6, emitIcmpv6Error,
   icmpv6Checksum, icmpv6ErrorAllowed, parseIcmpv6,
 } from '../../protocol/icmpv6';
@@ -736,5 +736,3 @@ export class Ipv6Layer {
     return { ...this.nd.status(ifName), routes: this.routes.status(ifName) };
   }
 }
-
-export { ipv6Equal, ICMPV6_ECHO_REQUEST, ICMPV6_NEIGHBOR_ADVERT, ICMPV6_NEIGHBOR_SOLICIT, ICMPV6_ROUTER_ADVERT };

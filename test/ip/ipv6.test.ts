@@ -5,11 +5,11 @@
 // transport records of family 6, and forwarding (hop limit, Packet Too Big, link-local scope).
 
 import { expect } from 'chai';
-import { formatIpv6, ipv6AllNodes } from '../../protocol/address';
+import { formatIpv6 } from '../../protocol/address';
 import { emitIcmpv6Error } from '../../protocol/icmpv6';
 import { emitIpv6Fragment } from '../../protocol/ipv6';
 import { RECORD_HEADER_LEN, encodeRecord, readRecordHeader } from '../../actors/ip/records';
-import { MAC_R0, MAC_R1, filters, inject, routed, seen, twoHosts, ipv4Frame, echoRequest } from './lab';
+import { MAC_R0, MAC_R1, inject, routed, seen, twoHosts, ipv4Frame, echoRequest } from './lab';
 import { LL_A, MAC_A, MAC_B, ctr, dstOf, echo6, icmp6Frames, ip6, ipv6Frame, isV6, srcOf, twoHosts6, upper } from './lab6';
 
 type Reply = { from: string; ident: number; seq: number; data: string; ttl: number };
@@ -234,7 +234,6 @@ describe('ip6: path MTU', () => {
   it('learns an IPv4 path MTU from Fragmentation Needed and fragments to it', () => {
     const p = twoHosts();
     p.settle();
-    const req = ipv4Frame(MAC_A, MAC_B, { src: '192.0.2.2', dst: '192.0.2.1', protocol: 1, dontFragment: false }, echoRequest(1, 1, pattern(1200)));
     const icmp = new Uint8Array(8 + 28);
     icmp[0] = 3;
     icmp[1] = 4;
@@ -247,7 +246,6 @@ describe('ip6: path MTU', () => {
     icmp[2] = (~s >>> 8) & 0xff;
     icmp[3] = ~s & 0xff;
     inject(p, 'a', 'rx:eth0', ipv4Frame(MAC_A, MAC_B, { src: '192.0.2.2', dst: '192.0.2.1', protocol: 1 }, icmp));
-    void req;
     p.settle();
     expect(p.control('a', 'pmtu', { dst: '198.51.100.7' })).to.deep.equal({ dst: '198.51.100.7', mtu: 576 });
   });
@@ -326,7 +324,40 @@ describe('ip6: forwarding', () => {
     const du = icmp6Frames(seen.get('r_a'), 1);
     expect(du).to.have.length(1);
     expect(du[0][upper(du[0]).off + 1]).to.equal(2);
-    void filters;
-    void ipv6AllNodes;
+  });
+});
+
+describe('ip6: addresses and routes through control ops and config', () => {
+  it('adds and removes IPv6 routes ("default" by gateway family or family: 6) and rejects bad ones', () => {
+    const p = twoHosts6();
+    expect(p.control('a', 'addRoute', { dest: '2001:db8:5::/48', gateway: '2001:db8::2', metric: 5 })).to.deep.include({ iface: 'eth0', family: 6 });
+    expect(p.control('a', 'addRoute', { dest: 'default', gateway: '2001:db8::2' })).to.deep.include({ family: 6 });
+    expect(p.control('a', 'addRoute', { dest: 'default', iface: 'eth0', family: 6, metric: 9 })).to.deep.include({ family: 6 });
+    const st = p.control('a', 'status', {}) as { routes: { v4: Array<{ dest: string }>; v6: Array<{ dest: string; gateway: string | null; origin: string }> } };
+    expect(st.routes.v6.filter((r) => r.origin === 'static').map((r) => r.dest)).to.deep.equal(['2001:db8:5::/48', 'default', 'default']);
+    expect(st.routes.v4.some((r) => r.dest === 'default')).to.equal(false);
+    expect(() => p.control('a', 'addRoute', { dest: '2001:db8:6::/48', gateway: '2001:db8:9::1' })).to.throw(/not on a connected prefix/);
+    expect(() => p.control('a', 'addRoute', { dest: '2001:db8:6::/48', gateway: 'fe80::1' })).to.throw(/needs "iface"/);
+    expect(() => p.control('a', 'addRoute', { dest: '2001:db8:6::/48', gateway: '2001:db8::2', family: 5 })).to.throw(/family/);
+    expect(p.control('a', 'removeRoute', { dest: '2001:db8:5::/48' })).to.deep.equal({ removed: 1 });
+    expect(() => p.control('a', 'removeRoute', { dest: '2001:db8:5::/48' })).to.throw(/no static route/);
+  });
+
+  it('accepts IPv6 addresses in the config and control ops (with DAD), rejects bad and duplicate ones', () => {
+    const p = twoHosts({ interfaces: [{ name: 'eth0', mac: MAC_A, addresses: ['192.0.2.1/24', '2001:db8::1/64'] }], ipv6: { dadTransmits: 2 } });
+    p.settle();
+    const a6 = (): Array<{ address: string; state: string }> => (p.control('a', 'status', {}) as { interfaces: Array<{ addresses6: Array<{ address: string; state: string }> }> }).interfaces[0].addresses6;
+    expect(a6().map((x) => x.state)).to.deep.equal(['tentative', 'tentative']);
+    p.run(p.clock.now() + 1500);
+    expect(a6().map((x) => x.state)).to.deep.equal(['tentative', 'tentative']); // two probes, 1 s apart
+    p.run(p.clock.now() + 1000);
+    expect(a6().map((x) => x.state)).to.deep.equal(['preferred', 'preferred']);
+    expect(() => p.control('a', 'addAddress', { iface: 'eth0', address: '2001:db8::1/64' })).to.throw(/already/);
+    expect(() => p.control('a', 'addAddress', { iface: 'eth0', address: 'ff02::5/64' })).to.throw(/not a unicast/);
+    expect(() => p.control('a', 'addAddress', { iface: 'eth0', address: '2001:db8::/129' })).to.throw(/CIDR/);
+    p.control('a', 'removeAddress', { iface: 'eth0', address: '2001:db8::1/64' });
+    expect(a6()).to.have.length(1);
+    expect(() => twoHosts({ ipv6: { dadTransmits: -1 } })).to.throw(/dadTransmits/);
+    expect(() => twoHosts({ ipv6: { bogus: 1 } })).to.throw(/unknown key "bogus"/);
   });
 });
