@@ -178,11 +178,16 @@ export class MldListener {
     this.host.count('mld.rx.report'); // other listeners' reports: nothing to do for a host
   }
 
+  /** The earliest report due on an interface that is up (reports for a down interface wait
+   *  until it comes up, without keeping the actor busy). */
   nextDeadline(): number {
     let d = Infinity;
-    for (const p of this.pending) if (p.deadline < d) d = p.deadline;
-    for (const t of this.general.values()) if (t < d) d = t;
-    for (const s of this.specific.values()) if (s.deadline < d) d = s.deadline;
+    if (this.pending.length === 0 && this.general.size === 0 && this.specific.size === 0) return d;
+    const up = new Set<number>();
+    for (const i of this.ifaces()) if (i.up) up.add(i.index);
+    for (const p of this.pending) if (p.deadline < d && up.has(p.iface)) d = p.deadline;
+    for (const [i, t] of this.general) if (t < d && up.has(i)) d = t;
+    for (const s of this.specific.values()) if (s.deadline < d && up.has(s.iface)) d = s.deadline;
     return d;
   }
 

@@ -473,7 +473,7 @@ export class NeighborDiscovery {
     let d = Math.min(this.cache.nextDeadline(), this.routes.nextExpiry());
     for (const r of this.routers) if (r.expires < d) d = r.expires;
     for (const ifc of this.ifaces.list) {
-      if (ifc.nd.rsDeadline < d) d = ifc.nd.rsDeadline;
+      if (ifc.up && ifc.nd.rsDeadline < d) d = ifc.nd.rsDeadline;
       for (const x of ifc.v6) {
         if (x.state === 'tentative' && ifc.up) {
           if (x.dadDeadline < d) d = x.dadDeadline;

@@ -317,3 +317,22 @@ describe('ip6: MLDv2', () => {
 });
 
 export { MAC_A, LL_A };
+
+describe('ip6: link down and up', () => {
+  it('waits quietly while the link is down, then runs DAD again, rejoins and solicits routers when it comes up', () => {
+    const p = twoHosts6();
+    p.control('a', 'setLinkState', { iface: 'eth0', up: false });
+    p.control('a', 'joinGroup', { group: 'ff05::1:3' }); // a report that must wait
+    const steps = p.steps;
+    p.run(p.clock.now() + 20_000);
+    expect(p.steps - steps).to.be.below(200); // no busy timer loop while down
+    const n0 = icmp6Frames(seen.get('ab'), 135).length;
+    p.control('a', 'setLinkState', { iface: 'eth0', up: true });
+    p.settle();
+    expect(addrs(p, 'a').every((x) => x.state === 'tentative')).to.equal(true);
+    expect(icmp6Frames(seen.get('ab'), 135).length - n0).to.equal(2); // a DAD probe per address
+    p.run(p.clock.now() + 6000);
+    expect(addrs(p, 'a').every((x) => x.state === 'preferred')).to.equal(true);
+    expect(icmp6Frames(seen.get('ab'), 133).length).to.be.at.least(1);
+  });
+});
