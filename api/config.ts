@@ -1,7 +1,7 @@
 // The configuration of a Stack, shared by `new Stack(config)`, `salamander up --config FILE` and
 // the `up` flags: validated once, here, with messages that say what is wrong and where.
 
-import { parseIpv4Cidr, parseMac } from '../protocol/address';
+import { parseCidr, parseMac } from '../protocol/address';
 import type { ImpairConfig } from '../actors/nic/impair';
 import type { SupervisorOptions } from '../supervisor/supervisor';
 
@@ -67,9 +67,9 @@ function unknownKeys(o: Record<string, unknown>, allowed: Set<string>, where: st
   for (const k of Object.keys(o)) if (!allowed.has(k)) throw new StackConfigError(`${where}: unknown key "${k}" (allowed: ${[...allowed].join(', ')})`);
 }
 
-/** Checks a CIDR the IP actor accepts (IPv4 today). */
+/** Checks a CIDR the IP actor accepts: IPv4 ("192.0.2.2/24") or IPv6 ("2001:db8::2/64"). */
 export function checkCidr(s: unknown, where: string): string {
-  if (typeof s !== 'string' || !parseIpv4Cidr(s)) throw new StackConfigError(`${where}: "${String(s)}" is not an IPv4 CIDR like 192.0.2.2/24 (IPv6 addresses are not supported yet)`);
+  if (typeof s !== 'string' || !parseCidr(s)) throw new StackConfigError(`${where}: "${String(s)}" is not a CIDR like 192.0.2.2/24 or 2001:db8::2/64`);
   return s;
 }
 

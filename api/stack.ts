@@ -22,6 +22,8 @@ export interface StackEvents {
   address: (e: { iface: string; address: string; added: boolean }) => void;
   route: (e: Record<string, unknown>) => void;
   conflict: (e: Record<string, unknown>) => void;
+  /** A path MTU learned from ICMP (Packet Too Big / Fragmentation Needed). */
+  pmtu: (e: Record<string, unknown>) => void;
   exited: (e: ExitInfo) => void;
   restarted: (e: { name: string; incarnation: number; downtimeMs: number }) => void;
   escalated: (e: { name: string; failures: number; last: ExitInfo }) => void;
@@ -78,6 +80,7 @@ export class Stack extends EventEmitter<StackEvents> {
       else if (e.event === 'address') this.emit('address', d as never);
       else if (e.event === 'route') this.emit('route', d);
       else if (e.event === 'conflict') this.emit('conflict', d);
+      else if (e.event === 'pmtu') this.emit('pmtu', d);
     });
   }
 

@@ -23,8 +23,12 @@ function text(cmd: string, r: unknown): string {
       lines.push(`  ${l.name.padEnd(10)} ${String(l.type).padEnd(8)} ${l.up ? 'up  ' : 'down'} ${l.mac}  mtu ${l.mtu}  ${(l.addresses ?? []).join(' ')}` +
         `  rx ${l.counters?.['nic.rx.frames'] ?? 0} tx ${l.counters?.['nic.tx.frames'] ?? 0}`);
     }
+    for (const i of s.ip?.interfaces ?? []) {
+      const v6 = (i.addresses6 ?? []).map((a: any) => (typeof a === 'string' ? a : `${a.address}${a.state && a.state !== 'preferred' ? ` (${a.state})` : ''}`)); // eslint-disable-line @typescript-eslint/no-explicit-any
+      if (v6.length) lines.push(`  ${String(i.name).padEnd(10)} inet6 ${v6.join(' ')}`);
+    }
     lines.push('routes:');
-    for (const r2 of s.ip?.routes?.v4 ?? []) lines.push(`  ${String(r2.dest).padEnd(20)} ${r2.gateway ? 'via ' + r2.gateway : 'on-link'} dev ${r2.iface} metric ${r2.metric} (${r2.origin})`);
+    for (const r2 of [...(s.ip?.routes?.v4 ?? []), ...(s.ip?.routes?.v6 ?? [])]) lines.push(`  ${String(r2.dest).padEnd(28)} ${r2.gateway ? 'via ' + r2.gateway : 'on-link'} dev ${r2.iface} metric ${r2.metric} (${r2.origin})`);
     lines.push('actors:');
     for (const a of s.actors ?? []) lines.push(`  ${String(a.name).padEnd(12)} ${String(a.state).padEnd(10)} incarnation ${a.incarnation}  restarts ${a.restarts}`);
     return lines.join('\n');

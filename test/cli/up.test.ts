@@ -23,7 +23,7 @@ describe('salamander CLI: bad arguments', () => {
     [['up', '--tap'], /--tap needs a value/],
     [['up', '--bogus'], /unknown option --bogus/],
     [['up', '--tap', 'a', '--addr', 'b=192.0.2.2/24'], /no link "b"/],
-    [['up', '--tap', 'a', '--addr', 'a=192.0.2.999/24'], /not an IPv4 CIDR/],
+    [['up', '--tap', 'a', '--addr', 'a=192.0.2.999/24'], /is not a CIDR/],
     [['up', '--tap', 'a', '--route', 'default'], /expected DEST=GATEWAY/],
     [['up', '--tap', 'a', '--route', '10.0.0.0/33=192.0.2.1'], /routes\[0\]\.dest/],
     [['up', '--config', '/nonexistent/salamander.json'], /cannot read config file/],
