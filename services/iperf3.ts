@@ -28,6 +28,7 @@ import {
   AddressInfoLike, bindDgram, closeDgram, closeServer, DgramSocketLike, listenServer, RunningService,
   ServiceContext, SocketLike, track,
 } from './types';
+import { ByteReader } from './reader';
 
 /** Control-channel states (iperf.h). */
 export const IperfState = {
@@ -79,56 +80,6 @@ export interface Iperf3Summary {
 export interface Iperf3Service extends RunningService {
   /** Tests completed (results exchanged), tests aborted, connections denied as busy. */
   readonly counters: { completed: number; aborted: number; denied: number };
-}
-
-/** Reads exact byte counts from a socket; rejects once the socket is gone. */
-class ByteReader {
-  private chunks: Buffer[] = [];
-  private have = 0;
-  private want: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | null = null;
-  private failure: Error | null = null;
-
-  constructor(socket: SocketLike, private readonly limit: number) {
-    socket.on('data', (d: Uint8Array) => {
-      this.chunks.push(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
-      this.have += d.byteLength;
-      if (this.have > this.limit) {
-        this.fail(new Error('peer sent more than the protocol allows'));
-        socket.destroy();
-      }
-      this.pump();
-    });
-    socket.on('end', () => this.fail(new Error('control connection closed by the client')));
-    socket.on('close', () => this.fail(new Error('control connection closed')));
-    socket.on('error', (e: Error) => this.fail(e));
-  }
-
-  read(n: number): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      this.want = { n, resolve, reject };
-      this.pump();
-    });
-  }
-
-  fail(e: Error): void {
-    this.failure ??= e;
-    this.pump();
-  }
-
-  private pump(): void {
-    const w = this.want;
-    if (!w) return;
-    if (this.have >= w.n) {
-      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-      this.chunks = all.length > w.n ? [all.subarray(w.n)] : [];
-      this.have -= w.n;
-      this.want = null;
-      w.resolve(all.subarray(0, w.n));
-    } else if (this.failure) {
-      this.want = null;
-      w.reject(this.failure);
-    }
-  }
 }
 
 interface Stream {
