@@ -536,7 +536,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const incarnation = role.incarnation;
     worker.on('message', (m: FromWorker) => this.onWorkerMessage(role, m));
     worker.on('error', (e) => {
-      if (role.worker === worker) role.lastError = e;
+      // An uncaught exception (or heap exhaustion) has already stopped the worker's JavaScript:
+      // nothing of it can touch the rings any more, so the role is handed on now rather than
+      // after the thread's teardown (the later 'exit' is then ignored).
+      if (role.worker === worker && role.incarnation === incarnation) {
+        role.lastError = e;
+        this.onExit(role, 1);
+      }
     });
     worker.on('exit', (code) => {
       if (role.worker === worker && role.incarnation === incarnation) this.onExit(role, code);
