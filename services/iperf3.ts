@@ -95,6 +95,8 @@ interface Stream {
   outOfOrder: number;
   jitter: number;
   prevTransit: number;
+  /** Counts at the end of the omit period (-O), subtracted from the results. */
+  omitted: { bytes: number; packets: number; errors: number };
 }
 
 interface Params {
@@ -176,6 +178,9 @@ class Iperf3Test {
   private readonly aborted: Promise<never>;
   private abortWith!: (e: Error) => void;
   private startedAt = 0;
+  /** When the omit period ended (0: no omit, or not yet). */
+  private omitEndedAt = 0;
+  private omitTimer: NodeJS.Timeout | null = null;
   private endedAt = 0;
   private cpuStart = process.cpuUsage();
   private udpTimer: NodeJS.Timeout | null = null;
@@ -291,7 +296,7 @@ class Iperf3Test {
   }
 
   private addStream(where: Pick<Stream, 'tcp' | 'udpPeer'>, seq: number, earlyBytes: number): Stream {
-    const st: Stream = { seq, id: 0, sender: false, ...where, bytes: 0, packets: 0, errors: 0, outOfOrder: 0, jitter: 0, prevTransit: 0 };
+    const st: Stream = { seq, id: 0, sender: false, ...where, bytes: 0, packets: 0, errors: 0, outOfOrder: 0, jitter: 0, prevTransit: 0, omitted: { bytes: 0, packets: 0, errors: 0 } };
     this.streams.push(st);
     if (st.tcp) {
       const s = st.tcp;
@@ -332,6 +337,13 @@ class Iperf3Test {
       this.startedAt = nowSeconds();
       this.cpuStart = process.cpuUsage();
       this.startSenders();
+      if (p.omit > 0) {
+        // -O: the first seconds do not count (the reference resets its stats when they end).
+        this.omitTimer = setTimeout(() => {
+          for (const st of this.streams) st.omitted = { bytes: st.bytes, packets: st.packets, errors: st.errors };
+          this.omitEndedAt = nowSeconds();
+        }, p.omit * 1000);
+      }
       // The client decides when the test ends.
       for (;;) {
         const st = await Promise.race([this.readState(), this.aborted]);
@@ -432,6 +444,8 @@ class Iperf3Test {
   private stopStreams(): void {
     if (this.udpTimer) clearInterval(this.udpTimer);
     this.udpTimer = null;
+    if (this.omitTimer) clearTimeout(this.omitTimer);
+    this.omitTimer = null;
     for (const st of this.streams) st.tcp?.destroy();
     this.udpByPeer.clear();
   }
@@ -449,13 +463,14 @@ class Iperf3Test {
       sender_has_retransmits: p.reverse || p.bidirectional ? 0 : -1,
       streams: this.streams.map((st) => ({
         id: st.id,
-        bytes: st.bytes,
+        bytes: st.bytes - st.omitted.bytes,
         retransmits: -1,
         jitter: st.jitter,
+        // Packet counts and errors go out raw: the client subtracts its own omitted count.
         errors: st.errors,
-        omitted_errors: 0,
+        omitted_errors: st.omitted.errors,
         packets: st.packets,
-        start_time: 0,
+        start_time: this.omitEndedAt ? this.omitEndedAt - this.startedAt : 0,
         end_time: secs,
       })),
     };

@@ -100,6 +100,15 @@ describe('services: iperf3 server with the real iperf3 client', function () {
     expect(rep.end!.sum!.packets).to.be.greaterThan(0);
   });
 
+  it('omit period: iperf3 -u -b 10M -O 1 -t 1 (counts exclude the omitted second)', async () => {
+    const rep = await iperf(['-u', '-b', '10M', '-O', '1', '-t', '1']);
+    expect(rep.error).to.equal(undefined);
+    const sum = rep.end!.sum!;
+    expect(sum.packets).to.be.greaterThan(0);
+    // About one second of 10 Mbit/s, not two.
+    expect(sum.bytes).to.be.lessThan(1.6 * 1.25e6);
+  });
+
   it('a second client gets ACCESS_DENIED; a client that disconnects is cleaned up', async () => {
     // Hold the server with a raw control connection: cookie in, PARAM_EXCHANGE out.
     const ctrl = await connect(svc.port);
