@@ -130,4 +130,18 @@ describe('services: iperf3 server with the real iperf3 client', function () {
     expect(rep.error).to.equal(undefined);
     expect(svc.counters.aborted).to.equal(aborted + 1);
   });
+
+  it('without a dgram module, a UDP test gets SERVER_ERROR and TCP tests still run', async () => {
+    const tcpOnly = await serveIperf3(0, { net: nodeCtx.net, host: '127.0.0.1' });
+    try {
+      const u = await runCommand('iperf3', ['-c', '127.0.0.1', '-p', String(tcpOnly.port), '--json', '-u', '-t', '1'], 30000);
+      expect((JSON.parse(u.stdout) as Report).error).to.match(/unable to start stream listener/);
+      const t = await runCommand('iperf3', ['-c', '127.0.0.1', '-p', String(tcpOnly.port), '--json', '-t', '1', '-b', '100M'], 30000);
+      const rep = JSON.parse(t.stdout) as Report;
+      expect(rep.error).to.equal(undefined);
+      expect(rep.end!.sum_received!.bytes).to.be.greaterThan(0);
+    } finally {
+      await tcpOnly.close();
+    }
+  });
 });
