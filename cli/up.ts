@@ -8,12 +8,23 @@ import { Stack } from '../api/stack';
 import { StackConfig, StackConfigError, validateStackConfig, checkCidr } from '../api/config';
 import { serveControl } from './control';
 import { FAULT_KINDS, FaultKind } from '../base/types';
+import * as nodeNet from 'node:net';
+import * as nodeDgram from 'node:dgram';
+import { parseServe, serveAll, ServeSpec } from '../services/serve';
+import { createSocksServer } from '../services/socks5';
+import type { NetLike, DgramLike } from '../services/types';
 
 export const UP_USAGE = `salamander up [--config FILE] [--tap NAME]... [--addr IFACE=CIDR]... [--route DEST=GATEWAY]...
-              [--forward] [--control PATH] [--pcap DIR]`;
+              [--forward] [--control PATH] [--pcap DIR] [--serve NAME[=PORT],...]
+              [--socks HOST:PORT [--socks-user USER --socks-pass PASS]]`;
+
+export interface UpExtras {
+  serve: ServeSpec[];
+  socks?: { host: string; port: number; auth?: { user: string; pass: string } };
+}
 
 /** Builds the stack config from flags; throws UsageError on anything wrong (nothing started). */
-export function upConfig(argv: string[]): { config: StackConfig; control: string } {
+export function upConfig(argv: string[]): { config: StackConfig; control: string; extras: UpExtras } {
   const { flags, positional } = parseArgs(argv, {
     '--config': { value: true },
     '--tap': { value: true, multi: true },
@@ -22,6 +33,10 @@ export function upConfig(argv: string[]): { config: StackConfig; control: string
     '--forward': {},
     '--control': { value: true },
     '--pcap': { value: true },
+    '--serve': { value: true, multi: true },
+    '--socks': { value: true },
+    '--socks-user': { value: true },
+    '--socks-pass': { value: true },
   });
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
   let base: StackConfig = {};
@@ -78,7 +93,33 @@ export function upConfig(argv: string[]): { config: StackConfig; control: string
     if (e instanceof StackConfigError) throw new UsageError(e.message);
     throw e;
   }
-  return { config, control: flags.get('--control')?.[0] ?? defaultControlPath() };
+  const extras: UpExtras = { serve: [] };
+  for (const spec of flags.get('--serve') ?? []) {
+    try {
+      extras.serve.push(...parseServe(spec));
+    } catch (e) {
+      throw new UsageError(`--serve ${spec}: ${(e as Error).message}`);
+    }
+  }
+  const seen = new Set<number>();
+  for (const sv of extras.serve) {
+    if (sv.name !== 'echo' && sv.name !== 'discard' && seen.has(sv.port)) throw new UsageError(`--serve: two services on port ${sv.port}`);
+    seen.add(sv.port);
+  }
+  const socks = flags.get('--socks')?.[0];
+  const user = flags.get('--socks-user')?.[0];
+  const pass = flags.get('--socks-pass')?.[0];
+  if ((user === undefined) !== (pass === undefined)) throw new UsageError('--socks-user and --socks-pass go together');
+  if (socks !== undefined) {
+    const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(socks);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) throw new UsageError(`--socks ${socks}: expected HOST:PORT, e.g. 127.0.0.1:1080`);
+    const host = m[1].replace(/^\[|\]$/g, '');
+    const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+    if (!loopback && user === undefined) throw new UsageError(`--socks ${socks}: refusing an open proxy on a non-loopback address; listen on 127.0.0.1 or give --socks-user and --socks-pass`);
+    extras.socks = { host, port, auth: user !== undefined ? { user, pass: pass! } : undefined };
+  } else if (user !== undefined) throw new UsageError('--socks-user needs --socks HOST:PORT');
+  return { config, control: flags.get('--control')?.[0] ?? defaultControlPath(), extras };
 }
 
 function word(args: unknown, i: number): string {
@@ -155,12 +196,25 @@ export async function handleControl(stack: Stack, cmd: string, args: unknown): P
 }
 
 export async function runUp(argv: string[]): Promise<number> {
-  const { config, control } = upConfig(argv);
+  const { config, control, extras } = upConfig(argv);
   const stack = new Stack(config);
+  const closers: Array<() => Promise<void>> = [];
   try {
     await stack.start();
+    // Built-in services and the SOCKS front are ordinary users of stack.net / stack.dgram.
+    const ctx = { net: stack.net as unknown as NetLike, dgram: stack.dgram as unknown as DgramLike };
+    for (const svc of await serveAll(extras.serve, ctx)) closers.push(() => svc.close());
+    if (extras.socks) {
+      const socks = await createSocksServer({
+        listen: { host: extras.socks.host, port: extras.socks.port }, auth: extras.socks.auth,
+        outbound: ctx, hostNet: nodeNet as unknown as NetLike, hostDgram: nodeDgram as unknown as DgramLike,
+      });
+      closers.push(() => socks.close());
+    }
   } catch (e) {
     process.stderr.write(`salamander up: ${(e as Error).message}\n`);
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    await stack.stop().catch(() => undefined);
     return 1;
   }
   let server: import('node:net').Server;
@@ -175,7 +229,7 @@ export async function runUp(argv: string[]): Promise<number> {
   stack.on('escalated', (e) => process.stderr.write(`salamander: actor ${e.name} escalated after ${e.failures} failures\n`));
   const st = await stack.status();
   process.stdout.write(JSON.stringify({
-    event: 'ready', pid: process.pid, control,
+    event: 'ready', pid: process.pid, control, serve: extras.serve, socks: extras.socks ? `${extras.socks.host}:${extras.socks.port}` : undefined,
     links: (st.links as Array<Record<string, unknown>>).map((l) => ({ name: l.name, device: l.device, mac: l.mac, addresses: l.addresses })),
   }) + '\n');
   await new Promise<void>((resolve) => {
@@ -188,6 +242,7 @@ export async function runUp(argv: string[]): Promise<number> {
     process.on('SIGTERM', onSig);
   });
   server.close();
+  for (const c of closers.reverse()) await c().catch(() => undefined);
   try {
     fs.unlinkSync(control);
   } catch {
