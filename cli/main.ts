@@ -2,6 +2,7 @@
 // `npm start` runs) and `help`. Bad arguments print a clear message and exit with code 2.
 
 import { runDemo } from './demo';
+import { runHttpDemo } from './httpdemo';
 import { UsageError } from './args';
 import { runUp, UP_USAGE } from './up';
 import { runCtl, CTL_USAGE } from './ctl';
@@ -12,10 +13,13 @@ const VERSION = '0.1.0';
 const HELP = `salamander ${VERSION}: a userspace TCP/IP stack for Node.js, built from supervised actors
 
 Usage:
-  salamander demo [--seconds N] [--size BYTES]
-      Live demo of the actor pipeline (no root needed): a source, a relay and a sink actor
-      joined by SharedArrayBuffer rings; the relay is killed with every fault kind and
-      restarted while frames flow; counters are printed live and summarised at the end.
+  salamander demo [--mib N] [--loss P]
+      What \`npm start\` runs (no root needed): two stacks joined by an impaired wire, Node's
+      http server on one and http.get on the other, a file of N MiB (default 32) transferred
+      while each stack's TCP actor is killed and restarted; live counters, SHA-256 summary.
+  salamander demo pipeline [--seconds N] [--size BYTES]
+      The actor pipeline alone: source, relay and sink actors joined by rings, each actor
+      killed with every fault kind while frames flow.
   ${UP_USAGE}
       Runs the stack in the foreground on TAP devices (created if absent). Prints one JSON line
       with "event":"ready" when every link is attached; stops cleanly on SIGINT/SIGTERM.
@@ -57,6 +61,13 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'demo': {
         const args = rest.slice();
+        if (args[0] !== 'pipeline') {
+          const mib = parseNumberFlag(args, '--mib', 32, 1, 4096);
+          const loss = parseNumberFlag(args, '--loss', 0.01, 0, 0.5);
+          if (args.length) throw new UsageError(`unknown argument "${args[0]}" for demo`);
+          return await runHttpDemo({ mib, loss });
+        }
+        args.shift();
         const seconds = parseNumberFlag(args, '--seconds', 6, 1, 3600);
         const size = parseNumberFlag(args, '--size', 1500, 16, 65536);
         if (args.length) throw new UsageError(`unknown argument "${args[0]}" for demo`);
