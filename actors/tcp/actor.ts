@@ -59,9 +59,6 @@ function dstOf(h: RecordHeader): IpAddr {
 class TcpActor implements ActorCore {
   readonly core: TcpCore;
   private addresses: { family: 4 | 6; addr: IpAddr; prefixLen: number }[] = [];
-  /** Receive-stream TAIL when READABLE was last sent per id: another READABLE is needed only
-   *  once the app has read (it pulls by itself when it resumes). Rebuilt empty on restart. */
-  private readonly readableTail = new Map<number, number>();
   /** An event could not be written (ring full): send EV_RESYNC when there is room. */
   private lostEvents = false;
 
@@ -135,16 +132,6 @@ class TcpActor implements ActorCore {
   private onEvent(e: TcpEvent): void {
     const kind = EVENT_KIND[e.kind];
     if (kind === undefined) return;
-    if (kind === EV_READABLE) {
-      let tail: number;
-      try {
-        tail = this.core.streams(e.id).recv.tail();
-      } catch {
-        return;
-      }
-      if (this.readableTail.get(e.id) === tail) return;
-      this.readableTail.set(e.id, tail);
-    } else if (kind === EV_CLOSED) this.readableTail.delete(e.id);
     if (this.lostEvents || !this.writeApp(kind, e.id, 0, errnoOf(e.code))) {
       this.lostEvents = true;
       this.ctx.counters.add('tcp.app-events-lost');
@@ -154,7 +141,6 @@ class TcpActor implements ActorCore {
   poll(): boolean {
     if (this.lostEvents && this.writeApp(EV_RESYNC, 0)) {
       this.lostEvents = false;
-      this.readableTail.clear();
       return true;
     }
     return false;
@@ -197,11 +183,9 @@ class TcpActor implements ActorCore {
           this.core.shutdown(r.id);
           break;
         case REQ_CLOSE:
-          this.readableTail.delete(r.id);
           this.core.close(r.id);
           break;
         case REQ_ABORT:
-          this.readableTail.delete(r.id);
           this.core.abort(r.id);
           break;
         case REQ_SETOPT:

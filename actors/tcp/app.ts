@@ -52,7 +52,8 @@ export const EV_REPLY = 1;
 /** A listener (id) has connections to accept. */
 export const EV_CONNECTION = 2;
 export const EV_ESTABLISHED = 3;
-/** New bytes in the receive stream (coalesced: sent again only once the app has read). */
+/** New bytes in the receive stream (one per in-order advance; the app ignores it while its
+ *  Readable is full and pulls by itself when it resumes). */
 export const EV_READABLE = 4;
 /** Acknowledged bytes were freed from a send stream that was at least half full. */
 export const EV_WRITABLE = 5;

@@ -26,7 +26,11 @@ async function transfer(A: Stack, B: Stack, data: Buffer, port: number, during?:
         received += d.length;
       });
       c.on('end', () => resolve(Buffer.concat(parts)));
-      c.on('error', reject);
+      c.on('error', (e) => {
+        // eslint-disable-next-line no-console
+        console.log('receiver error', e);
+        reject(e);
+      });
     });
   });
   const l = once(srv, 'listening');
