@@ -9,6 +9,7 @@ const SECTIONS: Array<[string, string, string]> = [
   ['ring', './ring', 'benchRing'],
   ['protocol', './protocol', 'benchProtocol'],
   ['nic', './nic', 'benchNic'],
+  ['tcp', './tcp', 'benchTcp'],
   ['peer', './peer', 'benchPeer'],
 ];
 
