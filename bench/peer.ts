@@ -53,12 +53,36 @@ async function onTap(label: string, start: (dev: string) => ChildProcess, count:
     sh('ip', ['netns', 'exec', ns, 'ping', '-c', '3', '-W', '1', '192.0.2.2']); // warm ARP
     console.log(`${label.padEnd(22)} ping 56 B x${count}: ${pingStats(ns, '192.0.2.2', count)}`);
     console.log(`${label.padEnd(22)} ping 1400 B x${count}: ${pingStats(ns, '192.0.2.2', count, 1400)}`);
+    tcpFigures(label, ns, '192.0.2.2');
   } finally {
     if (p && p.exitCode === null) {
       p.kill('SIGINT');
       await new Promise((r) => p!.once('exit', r));
     }
     sh('ip', ['netns', 'del', ns]);
+  }
+}
+
+const RR = path.join(__dirname, '..', '..', '..', 'shared', 'peers', 'gvisor', 'rr.py');
+const BULK = Number(process.env.PEER_BULK_MIB ?? 256) << 20;
+
+/** TCP from Linux (cubic) to the device under test: BULK bytes to discard (:9), BULK bytes
+ *  from source (:19), 1-byte request/response on echo (:7); the same commands gVisor's
+ *  bench.sh runs. */
+function tcpFigures(label: string, ns: string, host: string): void {
+  const gbps = (bytes: number, s: number): string => ((bytes * 8) / s / 1e9).toFixed(2);
+  let t0 = performance.now();
+  const inb = sh('bash', ['-c', `head -c ${BULK} /dev/zero | timeout 120 ip netns exec ${ns} socat -u - TCP:${host}:9`], 130000);
+  const tin = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const out = sh('bash', ['-c', `timeout 120 ip netns exec ${ns} socat -u TCP:${host}:19 - 2>/dev/null | head -c ${BULK} | wc -c`], 130000);
+  const tout = (performance.now() - t0) / 1000;
+  const got = Number(out.out.trim());
+  console.log(`${label.padEnd(22)} TCP Linux->DUT ${BULK >> 20} MiB: ${inb.status === 0 ? `${gbps(BULK, tin)} Gbit/s` : 'failed'}; ` +
+    `DUT->Linux: ${got === BULK ? `${gbps(BULK, tout)} Gbit/s` : `failed (${got} bytes)`}`);
+  if (fs.existsSync(RR)) {
+    const rr = sh('timeout', ['60', 'ip', 'netns', 'exec', ns, '/usr/bin/python3', RR, host, '7', '5000'], 70000);
+    console.log(`${label.padEnd(22)} TCP 1-byte request/response: ${rr.out.trim().split('\n').pop()}`);
   }
 }
 
@@ -90,9 +114,10 @@ export async function benchPeer(): Promise<void> {
     return;
   }
   const count = 2000;
-  console.log('# ICMP echo round trips from Linux over a TAP (same run, same machine)');
+  console.log('# From Linux over a TAP (same run, same machine): ICMP echo RTT, TCP bulk both ways (socat, Linux cubic), TCP 1-byte request/response');
   await veth(count);
-  await onTap('salamander', (dev) => spawn(process.execPath, [BIN, 'up', '--tap', dev, '--addr', `${dev}=192.0.2.2/24`, '--control', `/tmp/salbench-${process.pid}.sock`], { stdio: ['ignore', 'pipe', 'inherit'] }), count);
+  await onTap('salamander', (dev) => spawn(process.execPath, [BIN, 'up', '--tap', dev, '--addr', `${dev}=192.0.2.2/24`, '--control', `/tmp/salbench-${process.pid}.sock`,
+    '--serve', 'echo=7,discard=9,source=19'], { stdio: ['ignore', 'pipe', 'inherit'] }), count);
   if (fs.existsSync(GVISOR)) {
     await onTap('gvisor netstack', (dev) => spawn(GVISOR, ['-tap', dev], { stdio: ['ignore', 'pipe', 'inherit'] }), count);
   } else console.log(`gvisor netstack: skipped (${GVISOR} not built; run ../shared/peers/gvisor/build.sh)`);
