@@ -4,8 +4,8 @@
 // restarts, escalations, corrupted bytes delivered (must be 0), lost datagrams (UDP may lose),
 // undetected hangs, and recovery times (fault -> actor serving again).
 //
-// Traffic today: UDP datagrams, each carrying its own SHA-256, echoed back (so both directions
-// are checked). TCP streams join once `stack.net` lands (see docs/resilience.md).
+// Traffic: UDP datagrams, each carrying its own SHA-256, echoed back (both directions checked),
+// and TCP streams of deterministic bytes checked byte by byte at the receiver.
 
 import { createHash } from 'node:crypto';
 import { Stack } from '../api/stack';
@@ -87,6 +87,46 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
   };
   const pumping = pump();
 
+  // TCP: streams A -> B of deterministic bytes (byte i of stream k is pat(k, i)), checked at B
+  // as they arrive, so a single corrupted, lost or duplicated byte is seen.
+  const pat = (k: number, i: number): number => ((i * 31 + (i >>> 11) * 7 + k * 101) ^ (i >>> 19)) & 0xff;
+  const STREAMS = 4;
+  const tcp = { bytesChecked: 0, corruptBytes: 0, connectionsLost: 0, completed: 0 };
+  const srv = b.net.createServer((c) => {
+    let k = -1;
+    let pos = 0;
+    c.on('data', (d: Buffer) => {
+      let o = 0;
+      if (k < 0) {
+        k = d[0];
+        o = 1;
+      }
+      for (; o < d.length; o++, pos++) if (d[o] !== pat(k, pos)) tcp.corruptBytes++;
+      tcp.bytesChecked += d.length;
+    });
+    c.on('end', () => tcp.completed++);
+    c.on('error', () => tcp.connectionsLost++);
+  });
+  await new Promise<void>((res) => srv.listen(9000, '192.0.2.2', () => res()));
+  const senders = Array.from({ length: STREAMS }, async (_, k) => {
+    const s = a.net.connect(9000, '192.0.2.2');
+    let lost = false;
+    s.on('error', () => {
+      lost = true;
+      tcp.connectionsLost++;
+    });
+    await new Promise<void>((res) => s.once('connect', () => res()));
+    s.write(Buffer.from([k]));
+    let pos = 0;
+    const chunk = Buffer.alloc(64 << 10);
+    while (running && !lost) {
+      for (let i = 0; i < chunk.length; i++) chunk[i] = pat(k, pos + i);
+      pos += chunk.length;
+      if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+    }
+    s.end();
+  });
+
   // Faults.
   const stacks = [a, b];
   const byKind: Record<string, number> = {};
@@ -146,6 +186,10 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
   process.stderr.write('\n');
   running = false;
   await pumping;
+  await Promise.all(senders);
+  const tcpDeadline = performance.now() + 30000;
+  while (tcp.completed + tcp.connectionsLost < STREAMS && performance.now() < tcpDeadline) await new Promise((r) => setTimeout(r, 10));
+  srv.close();
   // Let the last echoes arrive (bounded).
   const deadline = performance.now() + 2000;
   while (okBack + 0 < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -164,7 +208,7 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
     faultToServingMs: { p50: pct(faultToServing, 0.5), p99: pct(faultToServing, 0.99) },
     udp: { sent, echoedByB: echoed, intactBackAtA: okBack, lost: sent - okBack, corruptDelivered },
     ringCorruptLengthDetected: [...a.supervisor.status().links, ...b.supervisor.status().links].reduce((n, l) => n + l.corrupt, 0),
-    tcp: 'not yet: TCP streams join the campaign once stack.net lands',
+    tcp: { streams: STREAMS, ...tcp, stillOpenAtEnd: STREAMS - tcp.completed - tcp.connectionsLost },
     wallSeconds: (performance.now() - t0) / 1000,
   };
   client.close();
