@@ -675,7 +675,13 @@ export class Socket extends Duplex {
   /** @internal The connection was reset or timed out (or refused while connecting). */
   _onError(code: string): void {
     if (this.destroyed) return;
-    const syscall = this.established ? 'read' : 'connect';
+    let syscall = this.established ? 'read' : 'connect';
+    if (code === 'ECONNRESET' && this.peerClosed && this.established) {
+      // The peer had closed and answered our later bytes with a RST: Linux reports that to the
+      // writer as EPIPE (write(2) after the connection is gone).
+      code = 'EPIPE';
+      syscall = 'write';
+    }
     const e = this.established ? netErrnoError(code, syscall) : netErrnoError(code, syscall, this.remoteAddress, this.remotePort);
     this.connecting = false;
     this.destroy(e);

@@ -10,7 +10,8 @@
 // addresses (the stack's CIDRs: source address selection for connect), and any TcpConfig key.
 
 import type { ActorContext, ActorCore, ActorFactory } from '../../base/actor';
-import { RECORD_HEADER_LEN, RecordHeader, readRecordHeader, writeRecordHeader } from '../ip/records';
+import { RECORD_FLAG_ICMP_ERROR, RECORD_HEADER_LEN, RecordHeader, readRecordHeader, writeRecordHeader } from '../ip/records';
+import { ICMPV4_DEST_UNREACHABLE, UNREACH_FRAG_NEEDED, UNREACH_NET, UNREACH_PORT, UNREACH_PROTOCOL, parseIcmpv4Quote } from '../../protocol/icmpv4';
 import { TcpCore } from './core';
 import { TcpShared, TcpSharedOptions, initTcpShared, tcpSharedReady } from './table';
 import type { IpAddr, TcpConfig, TcpConnOptions, TcpEvent, TcpSegmentOut } from './types';
@@ -48,6 +49,7 @@ function parseAddr(s: unknown): IpAddr | null {
 }
 
 const IP_PROTO_TCP = 6;
+const IP_PROTO_ICMP = 1;
 
 function srcOf(h: RecordHeader): IpAddr {
   return h.family === 4 ? h.src : h.src6!;
@@ -92,6 +94,15 @@ class TcpActor implements ActorCore {
       if (c) out.push({ family: c.family, addr: c.addr, prefixLen: c.prefixLen });
     }
     this.addresses = out;
+  }
+
+  /** A local address given by the app: must be one of ours (when we know ours), as bind(2). */
+  private localAddr(s: unknown): IpAddr | null {
+    const a = parseAddr(s);
+    if (a === null || this.addresses.length === 0) return a;
+    const ok = this.addresses.some((x) => (typeof a === 'number' ? x.addr === a : typeof x.addr !== 'number' && Buffer.compare(Buffer.from(x.addr), Buffer.from(a)) === 0));
+    if (!ok) throw Object.assign(new Error(`${String(s)} is not a local address`), { code: 'EADDRNOTAVAIL' });
+    return a;
   }
 
   private sourceAddress(remote: IpAddr): IpAddr | null {
@@ -160,10 +171,10 @@ class TcpActor implements ActorCore {
           this.core.poke(r.id);
           return;
         case REQ_LISTEN:
-          reply = { id: this.core.listen(parseAddr(body.addr), body.port | 0, body.backlog ?? 511) };
+          reply = { id: this.core.listen(this.localAddr(body.addr), body.port | 0, body.backlog ?? 511) };
           break;
         case REQ_CONNECT: {
-          const id = this.core.connect(parseAddr(body.local), parseAddr(body.remote) ?? 0, body.port | 0, {
+          const id = this.core.connect(this.localAddr(body.local), parseAddr(body.remote) ?? 0, body.port | 0, {
             ...((body.options ?? {}) as TcpConnOptions), localPort: body.localPort ?? 0,
           });
           const d = this.core.dumpTcb(id) as { local: IpAddr; localPort: number };
@@ -214,12 +225,48 @@ class TcpActor implements ActorCore {
     }
     if (port !== 'ip') return;
     const h = readRecordHeader(bytes, off, len);
+    if (h !== null && h.proto === IP_PROTO_ICMP && (h.flags & RECORD_FLAG_ICMP_ERROR) !== 0) {
+      this.onIcmpError(h, bytes, off + RECORD_HEADER_LEN, len - RECORD_HEADER_LEN);
+      return;
+    }
     if (h === null || h.proto !== IP_PROTO_TCP) {
-      // ICMP errors about our segments (proto 1) are not processed yet (docs/tcp.md).
       this.ctx.counters.add('tcp.drop-record');
       return;
     }
     this.core.onSegment({ src: srcOf(h), dst: dstOf(h), buf: bytes, off: off + RECORD_HEADER_LEN, len: len - RECORD_HEADER_LEN }, this.ctx.now());
+  }
+
+  /** An ICMP error about one of our segments (from a router, or IP's own no-route / neighbour
+   *  failure). Fragmentation Needed lowers the path MTU (RFC 1191). Destination Unreachable ends
+   *  a connection attempt in SYN-SENT with EHOSTUNREACH / ENETUNREACH / ECONNREFUSED, as Linux
+   *  does; RFC 1122 4.2.3.9 calls codes 0, 1 and 5 soft errors that MUST NOT abort a
+   *  connection, which we follow for synchronized connections (they are ignored). IPv6 errors
+   *  are counted and ignored. */
+  private onIcmpError(h: RecordHeader, b: Uint8Array, off: number, len: number): void {
+    this.ctx.counters.add('tcp.icmp-error');
+    if (h.family !== 4) return;
+    const q = parseIcmpv4Quote(b, off, len);
+    if (!q.ok || q.value.ip.protocol !== IP_PROTO_TCP || q.value.transportLen < 8) return;
+    const type = b[off];
+    const code = b[off + 1];
+    if (type !== ICMPV4_DEST_UNREACHABLE) return;
+    const remote = q.value.ip.dst;
+    const t = q.value.transportOff;
+    const sport = (b[t] << 8) | b[t + 1];
+    const dport = (b[t + 2] << 8) | b[t + 3];
+    if (code === UNREACH_FRAG_NEEDED) {
+      const mtu = (b[off + 6] << 8) | b[off + 7];
+      if (mtu >= 68) this.core.pathMtuChanged(remote, mtu);
+      return;
+    }
+    const err = code === UNREACH_NET ? 'ENETUNREACH' : code === UNREACH_PORT || code === UNREACH_PROTOCOL ? 'ECONNREFUSED' : 'EHOSTUNREACH';
+    for (const id of this.core.connections()) {
+      const d = this.core.dumpTcb(id) as { stateName: string; localPort: number; remotePort: number; remote: IpAddr };
+      if (d.stateName !== 'SYN-SENT' || d.localPort !== sport || d.remotePort !== dport || d.remote !== remote) continue;
+      this.ctx.counters.add('tcp.icmp-abort');
+      if (!this.writeApp(EV_RESET, id, 0, errnoOf(err))) this.lostEvents = true;
+      this.core.abort(id);
+    }
   }
 
   private send(s: TcpSegmentOut): void {

@@ -59,7 +59,8 @@ export const EV_READABLE = 4;
 export const EV_WRITABLE = 5;
 /** The peer's FIN arrived (after the bytes in the stream). */
 export const EV_PEER_CLOSED = 6;
-/** code ERRNO_ECONNRESET / ERRNO_ECONNREFUSED / ERRNO_ECONNABORTED. */
+/** code ECONNRESET / ECONNREFUSED / ECONNABORTED, or EHOSTUNREACH / ENETUNREACH when an ICMP
+ *  error (or IP's own neighbour / route failure) ends a connection attempt. */
 export const EV_RESET = 7;
 /** code ERRNO_ETIMEDOUT. */
 export const EV_TIMEOUT = 8;
@@ -70,7 +71,7 @@ export const EV_MAX = 10;
 
 export const ERRNO_NAMES = [
   'OK', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNABORTED', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EBADF',
-  'EINVAL', 'ENOBUFS', 'ENOTCONN', 'EISCONN', 'EHOSTUNREACH', 'EPROTO',
+  'EINVAL', 'ENOBUFS', 'ENOTCONN', 'EISCONN', 'EHOSTUNREACH', 'EPROTO', 'ENETUNREACH',
 ] as const;
 export type TcpErrnoName = (typeof ERRNO_NAMES)[number];
 

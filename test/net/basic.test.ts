@@ -38,6 +38,30 @@ describe('net: sockets and servers over two stacks (threaded)', function () {
     await closed;
   });
 
+  it('connect to an address nobody answers fails with EHOSTUNREACH (neighbour resolution fails)', async () => {
+    const s = A.net.connect(80, '192.0.2.99');
+    const [err] = await once<[NodeJS.ErrnoException]>(s, 'error', 15000);
+    expect(err.code).to.equal('EHOSTUNREACH');
+    expect(err.message).to.equal('connect EHOSTUNREACH 192.0.2.99:80');
+  });
+
+  it('writing after the peer closed and reset gives EPIPE', async () => {
+    const srv = B.net.createServer((c) => {
+      c.end();
+      c.destroy();
+    });
+    const port = await listening(srv);
+    const s = A.net.connect({ port, host: B_ADDR, allowHalfOpen: true });
+    s.resume();
+    await once(s, 'end');
+    const errP = once<[NodeJS.ErrnoException]>(s, 'error');
+    s.write('anyone there?');
+    const [err] = await errP;
+    expect(err.code).to.equal('EPIPE');
+    expect((err as { syscall?: string }).syscall).to.equal('write');
+    srv.close();
+  });
+
   it('echoes both ways with Node-style addresses and counters', async () => {
     const srv = B.net.createServer((c) => c.pipe(c));
     const port = await listening(srv, 7007);
@@ -156,6 +180,16 @@ describe('net: sockets and servers over two stacks (threaded)', function () {
     await once(server!, 'end', 20000);
     expect(got).to.equal(written);
     srv.close();
+  });
+
+  it('EADDRNOTAVAIL for a local address that is not ours', async () => {
+    const s = A.net.connect({ port: 80, host: B_ADDR, localAddress: '192.0.2.77' });
+    expect((await once<[NodeJS.ErrnoException]>(s, 'error'))[0].code).to.equal('EADDRNOTAVAIL');
+    const srv = B.net.createServer();
+    srv.listen(80, '198.51.100.1');
+    const [err] = await once<[NodeJS.ErrnoException]>(srv, 'error');
+    expect(err.code).to.equal('EADDRNOTAVAIL');
+    expect(err.message).to.equal('listen EADDRNOTAVAIL: address not available 198.51.100.1:80');
   });
 
   it('EADDRINUSE when listening twice on a port', async () => {
