@@ -223,6 +223,11 @@ export class NetApi {
   /** @internal Sends a request; `reply` (if any) runs synchronously when the answer is drained,
    *  before any later event of the same connection. */
   request(kind: number, id: number, body?: unknown, reply?: ReplyFn): void {
+    if (this.closed || !this.host.regions()) {
+      // Not started, or stopped: answer like a network that is down.
+      if (reply) process.nextTick(() => reply(ERRNO_NAMES.indexOf('ENETDOWN'), null));
+      return;
+    }
     this.flushPokes();
     let req = 0;
     if (reply) {

@@ -72,6 +72,8 @@ export const EV_MAX = 10;
 export const ERRNO_NAMES = [
   'OK', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNABORTED', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EBADF',
   'EINVAL', 'ENOBUFS', 'ENOTCONN', 'EISCONN', 'EHOSTUNREACH', 'EPROTO', 'ENETUNREACH',
+  /** Used by the app side only: the stack is not running. */
+  'ENETDOWN',
 ] as const;
 export type TcpErrnoName = (typeof ERRNO_NAMES)[number];
 

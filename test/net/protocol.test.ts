@@ -4,6 +4,7 @@
 // events for the app.
 
 import { expect } from 'chai';
+import { Stack } from '../../api/stack';
 import { Counters } from '../../base/actor';
 import { ACTOR_BLOCK_BYTES } from '../../base/layout';
 import { RingReader, RingWriter, createRing } from '../../base/ring';
@@ -86,5 +87,15 @@ describe('tcp app protocol (actors/tcp/app.ts)', () => {
     // A second incarnation over the same memory does not re-initialise it.
     const again = create({ ...ctx, incarnation: 1 }, { maxConns: 4 });
     expect((again.control!('dump', {}) as unknown[]).length).to.equal(2);
+  });
+
+  it('a socket on a stack that is not started fails with ENETDOWN; bad ports throw like Node', async () => {
+    const st = new Stack({ name: 'idle', links: [{ name: 'w0', type: 'wire', addresses: ['192.0.2.1/24'] }] });
+    const s = st.net.connect(80, '192.0.2.2');
+    const err = await new Promise<NodeJS.ErrnoException>((r) => s.once('error', r));
+    expect(err.code).to.equal('ENETDOWN');
+    expect(() => st.net.connect(70000, '192.0.2.2')).to.throw(RangeError).with.property('code', 'ERR_SOCKET_BAD_PORT');
+    expect(() => st.net.createServer().listen(-1)).to.throw(RangeError).with.property('code', 'ERR_SOCKET_BAD_PORT');
+    expect(() => new Stack({ tcp: { sendBufBytes: 5000 } })).to.throw(RangeError);
   });
 });
