@@ -5,6 +5,11 @@ import type { Scenario } from './scenario';
 
 const SHIPPED: Record<string, string> = {
   'pipeline-kills': './scenarios/pipeline-kills',
+  'tcp-bulk-loss': './scenarios/tcp-bulk-loss',
+  'tcp-bulk-64m': './scenarios/tcp-bulk-64m',
+  'tcp-short-conns': './scenarios/tcp-short-conns',
+  'tcp-actor-kills': './scenarios/tcp-actor-kills',
+  'link-flap': './scenarios/link-flap',
 };
 
 export function shippedScenarios(): string[] {
