@@ -648,10 +648,19 @@ export class Socket extends Duplex {
     const p = this.pendingWrite;
     if (!p || !this.established || this.destroyed) return;
     if (!this.live()) return;
-    const n = this.streams!.send.write(p.chunk, p.off, p.chunk.length - p.off);
-    if (n > 0) {
+    // Write until the chunk is in or a write finds no room right after our own publish: then
+    // the TCP actor, releasing acknowledged bytes, is bound to see our HEAD and send WRITABLE
+    // (core.ts processAck re-reads HEAD after its release).
+    let moved = 0;
+    for (;;) {
+      const n = this.streams!.send.write(p.chunk, p.off, p.chunk.length - p.off);
+      if (n === 0) break;
       p.off += n;
-      this._bytesWritten += n;
+      moved += n;
+      if (p.off === p.chunk.length) break;
+    }
+    if (moved > 0) {
+      this._bytesWritten += moved;
       this.touch();
       this.api.poke(this.id);
     }

@@ -1042,7 +1042,11 @@ export class TcpCore {
         cc.onAck(t, dataAcked, this.now);
       }
       t.dupAcks = 0;
-      if (dataAcked > 0 && usedBefore >= t.snd.capacity / 2) this.event(t, 'writable');
+      // The app fills the send stream concurrently: usedBefore was read before the release and
+      // may miss its latest HEAD. Re-reading HEAD after the release (a store-then-load, paired
+      // with the app's publish-then-recheck) guarantees that an app which found the stream full
+      // is told when room frees up.
+      if (dataAcked > 0 && (usedBefore >= t.snd.capacity / 2 || t.snd.used() + dataAcked >= t.snd.capacity / 2)) this.event(t, 'writable');
     } else if (ack === una) {
       // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: "(a) the receiver of the ACK has outstanding data,
       // (b) the incoming acknowledgment carries no data, (c) the SYN and FIN bits are both off,
