@@ -1,10 +1,13 @@
 // The TCP actor's thin shell: adapts TcpCore to the ActorCore contract (base/actor.ts). Input
 // port `ip` carries records from the IP actor (actors/ip/records.ts: a 40-byte header, then the
-// TCP segment); segments go out on port `ip` in the same format. The connection table and the
+// TCP segment, or an ICMP error about one of our segments); segments go out on port `ip` in the
+// same format. Events go to the app on port `app` as they leave the core; if that ring is full
+// they are dropped and one EV_RESYNC follows when there is room. The connection table and the
 // byte streams are ActorContext.shared.tcbs / .tcpStreams (created by the supervisor with
 // createTcpShared, or zeroed by the supervisor from ActorSpec.shared sizes and initialised here
 // on first attach), so a restarted incarnation reattaches to them. User calls arrive on port
-// `app` (records of app.ts, from api/net.ts) or as control operations (tests, ctl).
+// `app` (records of app.ts, from api/net.ts) or as control operations (tests, ctl; also
+// setAddresses {addresses}).
 //
 // Config: { maxConns, sendBufBytes, recvBufBytes } (sizes for a first attach to zeroed regions),
 // addresses (the stack's CIDRs: source address selection for connect), and any TcpConfig key.
