@@ -32,8 +32,8 @@ export const scenario: Scenario = {
   run(seed) {
     const rnd = new SeededRandom(seed ^ 0x1b873593);
     const net = flapNet(seed, { loss: rnd.next() * 0.005, delayMs: rnd.u32() % 3 });
-    const bytes = (256 + (rnd.u32() % 768)) * 1024;
-    const bytesBack = (256 + (rnd.u32() % 768)) * 1024;
+    const bytes = (128 + (rnd.u32() % 384)) * 1024;
+    const bytesBack = (128 + (rnd.u32() % 384)) * 1024;
     const flaps = 1 + (rnd.u32() % 3);
     // Flap i: w0 goes down once b has received at[i] bytes from a, and comes back after at least
     // downMs[i] of fake time AND viaBytes[i] more bytes (so traffic really moved over w1).

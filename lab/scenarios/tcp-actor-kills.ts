@@ -13,9 +13,9 @@ export const scenario: Scenario = {
   description: 'bulk both ways while both TCP actors are killed at seeded random moments; pass = intact, no reset',
   run(seed) {
     const rnd = new SeededRandom(seed ^ 0x2545f491);
-    const bytes = (128 + (rnd.u32() % 384)) * 1024;
-    const bytesBack = (128 + (rnd.u32() % 384)) * 1024;
-    const p = 0.02 + rnd.next() * 0.08;
+    const bytes = (64 + (rnd.u32() % 192)) * 1024;
+    const bytesBack = (64 + (rnd.u32() % 192)) * 1024;
+    const p = 0.05 + rnd.next() * 0.2;
     const impair = { loss: rnd.next() * 0.01, delayMs: rnd.u32() % 3 };
     let kills = 0;
     const r = bulkBothWays({
@@ -29,7 +29,7 @@ export const scenario: Scenario = {
         };
       },
     });
-    const pass = r.intact && r.done && r.resets === 0 && kills >= 3;
+    const pass = r.intact && r.done && r.resets === 0 && kills >= 1;
     return {
       pass,
       summary: `${bytes} + ${bytesBack} B with ${kills} TCP actor kills: ${r.intact ? 'intact' : 'NOT intact'}, ${r.resets} resets, ${Math.round(r.fakeMs)} fake ms`,

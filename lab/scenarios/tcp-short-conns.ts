@@ -30,7 +30,7 @@ const MAX_CONNS = 64;
 
 export function runShortConns(seed: number): { pass: boolean; summary: string; failure?: string; metrics: Record<string, number> } {
   const rnd = new SeededRandom(seed ^ 0x68e31da4);
-  const total = 40 + (rnd.u32() % 81);
+  const total = 20 + (rnd.u32() % 41);
   const conc = 1 + (rnd.u32() % 8);
   const impair = { loss: rnd.next() * 0.01, delayMs: rnd.u32() % 3 };
   const net: InlineNet = twoStacks({ seed, impair, tcp: { maxConns: MAX_CONNS, sendBufBytes: 1 << 14, recvBufBytes: 1 << 14, options: { msl: MSL } } });
