@@ -45,6 +45,8 @@ export interface StackConfig {
   /** Record every link's frames to DIR/<link>.pcap. */
   pcapDir?: string;
   supervisor?: SupervisorOptions;
+  /** TCP table and buffer sizes and options (api/net.ts StackTcpConfig; checked by the Stack). */
+  tcp?: import('./net').StackTcpConfig;
 }
 
 export class StackConfigError extends Error {
@@ -56,7 +58,7 @@ export class StackConfigError extends Error {
 }
 
 const LINK_KEYS = new Set(['name', 'type', 'device', 'mac', 'mtu', 'up', 'addresses', 'impair', 'pcap']);
-const TOP_KEYS = new Set(['name', 'links', 'routes', 'forwarding', 'pcapDir', 'supervisor']);
+const TOP_KEYS = new Set(['name', 'links', 'routes', 'forwarding', 'pcapDir', 'supervisor', 'tcp']);
 const ROUTE_KEYS = new Set(['dest', 'gateway', 'iface', 'metric']);
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -120,6 +122,15 @@ export function validateStackConfig(raw: unknown): StackConfig {
   if (cfg.forwarding !== undefined && typeof cfg.forwarding !== 'boolean') throw new StackConfigError('config.forwarding must be a boolean');
   if (cfg.pcapDir !== undefined && typeof cfg.pcapDir !== 'string') throw new StackConfigError('config.pcapDir must be a directory path');
   if (cfg.supervisor !== undefined && !isObj(cfg.supervisor)) throw new StackConfigError('config.supervisor must be an object');
+  if (cfg.tcp !== undefined) {
+    if (!isObj(cfg.tcp)) throw new StackConfigError('config.tcp must be an object');
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      (require('./net') as typeof import('./net')).tcpSharedSizes(cfg.tcp);
+    } catch (e) {
+      throw new StackConfigError(`config.tcp: ${(e as Error).message}`);
+    }
+  }
   return JSON.parse(JSON.stringify(cfg)) as StackConfig;
 }
 
