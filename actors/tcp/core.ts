@@ -155,6 +155,10 @@ export class TcpCore {
         if (seqLt(t.sndMax, t.sndNxt)) t.sndMax = t.sndNxt;
         // Tell the peer where we are at once: our ACK and window may be newer than it knows.
         this.ackPending.add(t);
+        // Segments our predecessor committed as sent may have died with it before reaching the
+        // ring: send the outstanding data again now (within cwnd) rather than wait for an RTO.
+        // Deviation (docs/tcp.md): a go-back-N after a restart; the peer drops the duplicates.
+        if (seqGt(t.sndMax, una)) t.sndNxt = una;
         if (seqGt(t.sndMax, una) && t.tRto === 0) t.tRto = this.now;
         this.touch(t);
       }
