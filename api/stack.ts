@@ -3,6 +3,7 @@
 // observable through events. `salamander up` is a thin wrapper around it.
 
 import EventEmitter from 'eventemitter3';
+import { formatIpv4, formatIpv6 } from '../protocol/address';
 import * as path from 'node:path';
 import { Supervisor, ExitInfo } from '../supervisor/supervisor';
 import type { ActorSpec, FaultKind, LinkSpec, PipelineSpec } from '../base/types';
@@ -32,6 +33,17 @@ export interface StackEvents {
 interface TapFd {
   fd: number;
   device: string;
+}
+
+/** A TCB dump's address (IPv4 as a number, IPv6 as 16 bytes) as text; '*' for unbound. */
+function fmtAddr(a: unknown, family: unknown): string {
+  if (typeof a === 'number') return a === 0 ? '*' : formatIpv4(a);
+  if (a && typeof a === 'object') {
+    const b = Uint8Array.from(Object.values(a as Record<string, number>));
+    if (b.every((x) => x === 0)) return '*';
+    return family === 6 || b.length === 16 ? `[${formatIpv6(b)}]` : formatIpv4(((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0);
+  }
+  return '*';
 }
 
 export class StackError extends Error {
@@ -357,6 +369,20 @@ export class Stack extends EventEmitter<StackEvents> {
     } catch (e) {
       ip = { error: (e as Error).message };
     }
+    // Per-connection view for `ctl status` / `ctl top`: state, cwnd, RTT, retransmissions.
+    let tcp: unknown = null;
+    try {
+      const dump = (await this.supervisor.control(TCP, 'dump')) as Array<Record<string, unknown>>;
+      tcp = {
+        connections: dump.map((d) => ({
+          id: `${fmtAddr(d.local, d.family)}:${d.localPort} ${d.stateName === 'LISTEN' ? '' : `${fmtAddr(d.remote, d.family)}:${d.remotePort}`}`.trim(),
+          state: d.stateName, cwnd: d.cwnd,
+          rttMs: d.srtt, retransmits: d.rtxSegs, sendQueued: d.sendQueued, recvQueued: d.recvQueued,
+        })),
+      };
+    } catch (e) {
+      tcp = { error: (e as Error).message };
+    }
     return {
       name: this.name,
       links: this.links().map((l) => ({
@@ -366,6 +392,7 @@ export class Stack extends EventEmitter<StackEvents> {
       routes: this.config.routes ?? [],
       forwarding: this.config.forwarding ?? false,
       ip,
+      tcp,
       actors: sup.actors,
       rings: sup.links,
       supervisor: sup.stats,
