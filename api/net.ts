@@ -984,6 +984,9 @@ export interface StackTcpConfig {
   recvBufBytes?: number;
   /** TcpConfig overrides (actors/tcp/types.ts), e.g. { msl: 1000, congestion: 'newreno' }. */
   options?: Partial<TcpConfig>;
+  /** Resilience (docs/resilience.md): how long a connection whose local address was removed
+   *  waits for it to come back before failing with EADDRNOTAVAIL (ms). Default 30000. */
+  addressGraceMs?: number;
 }
 
 export const TCP_STACK_DEFAULTS = { maxConns: 1024, sendBufBytes: 1 << 16, recvBufBytes: 1 << 16 };
@@ -1003,5 +1006,6 @@ export function tcpSharedSizes(c: StackTcpConfig): { tcbs: number; tcpStreams: n
 
 /** The TCP actor's config (actors/tcp/actor.ts TcpActorConfig). */
 export function tcpActorConfig(c: StackTcpConfig, addresses: string[]): Record<string, unknown> {
-  return { ...(c.options ?? {}), ...resolvedSizes(c), addresses };
+  const grace = c.addressGraceMs === undefined ? {} : { addressGraceMs: c.addressGraceMs }; // resilience
+  return { ...(c.options ?? {}), ...resolvedSizes(c), ...grace, addresses };
 }

@@ -10,7 +10,14 @@
 // setAddresses {addresses}).
 //
 // Config: { maxConns, sendBufBytes, recvBufBytes } (sizes for a first attach to zeroed regions),
-// addresses (the stack's CIDRs: source address selection for connect), and any TcpConfig key.
+// addresses (the stack's CIDRs: source address selection for connect), addressGraceMs, and any
+// TcpConfig key.
+//
+// Resilience (docs/resilience.md): when setAddresses drops the local address of a connection,
+// the connection is kept (IP drops its segments as bad-src, TCP retransmits) for a grace period
+// (addressGraceMs, default 30 s, on the actor's clock); if the address comes back in time the
+// connection carries on, else it fails with EADDRNOTAVAIL (EV_RESET to the app) and is aborted.
+// Listeners are never failed (they just receive nothing while their address is gone).
 
 import type { ActorContext, ActorCore, ActorFactory } from '../../base/actor';
 import { RECORD_FLAG_ICMP_ERROR, RECORD_HEADER_LEN, RecordHeader, readRecordHeader, writeRecordHeader } from '../ip/records';
@@ -33,7 +40,16 @@ export interface TcpActorConfig extends Partial<TcpConfig>, Partial<TcpSharedOpt
   /** The stack's addresses as CIDRs: connect() without a local address uses the one whose
    *  subnet holds the remote, else the first of the family. */
   addresses?: string[];
+  /** How long a connection whose local address was removed is kept, waiting for the address to
+   *  come back, before it fails with EADDRNOTAVAIL (ms). Default ADDRESS_GRACE_MS. */
+  addressGraceMs?: number;
 }
+
+/** Default of TcpActorConfig.addressGraceMs. */
+export const ADDRESS_GRACE_MS = 30_000;
+
+/** States in which a connection no longer needs its local address (or ends by itself). */
+const ADDRESS_EXEMPT = new Set(['LISTEN', 'CLOSED', 'TIME-WAIT', 'FREE']);
 
 const EVENT_KIND: Record<string, number> = {
   connection: EV_CONNECTION, established: EV_ESTABLISHED, readable: EV_READABLE, writable: EV_WRITABLE,
@@ -66,9 +82,17 @@ class TcpActor implements ActorCore {
   private addresses: { family: 4 | 6; addr: IpAddr; prefixLen: number }[] = [];
   /** An event could not be written (ring full): send EV_RESYNC when there is room. */
   private lostEvents = false;
+  /** Resilience: connections whose local address is gone -> since when (ctx.now() ms). In memory
+   *  only: a restarted incarnation re-finds them (recheckAddresses) and restarts their grace. */
+  private readonly addressGone = new Map<number, number>();
+  private readonly addressGraceMs: number;
+  /** Whether we were given the stack's addresses at all (bare actors in tests are not). */
+  private readonly addressesKnown: boolean;
 
   constructor(private readonly ctx: ActorContext, config: TcpActorConfig) {
-    const { maxConns, sendBufBytes, recvBufBytes, addresses, ...coreConfig } = config;
+    const { maxConns, sendBufBytes, recvBufBytes, addresses, addressGraceMs, ...coreConfig } = config;
+    this.addressesKnown = Array.isArray(addresses);
+    this.addressGraceMs = Math.max(0, addressGraceMs ?? ADDRESS_GRACE_MS);
     const shared = { tcbs: ctx.shared.tcbs, tcpStreams: ctx.shared.tcpStreams } as TcpShared;
     if (shared.tcbs instanceof SharedArrayBuffer && !tcpSharedReady(shared)) {
       // A zeroed region from the supervisor (first start, or a crash during the first init).
@@ -88,6 +112,54 @@ class TcpActor implements ActorCore {
       count: (name, n) => ctx.counters.add(`tcp.${name}`, n),
     }, coreConfig);
     // Whatever the app missed while we were down, it re-checks on the supervisor's 'restarted'.
+    this.recheckAddresses();
+  }
+
+  private isOurs(a: IpAddr): boolean {
+    if (typeof a === 'number') return this.addresses.some((x) => x.addr === a);
+    // IPv6 link-local addresses are IP's own (not in the stack's list): never considered gone.
+    if (a[0] === 0xfe && (a[1] & 0xc0) === 0x80) return true;
+    return this.addresses.some((x) => typeof x.addr !== 'number' && Buffer.compare(Buffer.from(x.addr), Buffer.from(a)) === 0);
+  }
+
+  /** Resilience: (re)computes which connections have lost their local address; called on every
+   *  address change and on attach. A connection whose address came back leaves the map. */
+  private recheckAddresses(): void {
+    if (!this.addressesKnown) return;
+    const now = this.ctx.now();
+    const live = new Set<number>();
+    for (const id of this.core.connections()) {
+      const d = this.core.dumpTcb(id) as { stateName: string; local: IpAddr };
+      if (ADDRESS_EXEMPT.has(d.stateName) || this.isOurs(d.local)) continue;
+      live.add(id);
+      if (!this.addressGone.has(id)) {
+        this.addressGone.set(id, now);
+        this.ctx.counters.add('tcp.address-gone');
+      }
+    }
+    for (const id of [...this.addressGone.keys()]) {
+      if (!live.has(id)) this.addressGone.delete(id);
+    }
+  }
+
+  /** Resilience: fails the connections whose address stayed gone past the grace period. */
+  private expireAddresses(now: number): void {
+    for (const [id, since] of [...this.addressGone]) {
+      if (now < since + this.addressGraceMs) continue;
+      this.addressGone.delete(id);
+      let state: string;
+      try {
+        state = String(this.core.dumpTcb(id).stateName);
+      } catch {
+        continue; // freed meanwhile
+      }
+      if (ADDRESS_EXEMPT.has(state)) continue;
+      this.ctx.counters.add('tcp.address-gone-abort');
+      // As for an ICMP error in SYN-SENT: the app hears the reason first, then the TCB goes
+      // (abort's RST carries the gone source address, so IP drops it as bad-src).
+      if (!this.writeApp(EV_RESET, id, 0, errnoOf('EADDRNOTAVAIL'))) this.lostEvents = true;
+      this.core.abort(id);
+    }
   }
 
   private setAddresses(list: string[]): void {
@@ -290,11 +362,15 @@ class TcpActor implements ActorCore {
   }
 
   nextDeadline(): number {
-    return this.core.nextDeadline();
+    let d = this.core.nextDeadline();
+    for (const since of this.addressGone.values()) d = Math.min(d, since + this.addressGraceMs);
+    return d;
   }
 
   onTimer(): void {
-    this.core.onTimer(this.ctx.now());
+    const now = this.ctx.now();
+    this.core.onTimer(now);
+    if (this.addressGone.size > 0) this.expireAddresses(now);
   }
 
   control(op: string, args: unknown): unknown {
@@ -316,6 +392,7 @@ class TcpActor implements ActorCore {
         return this.core.setOption(a.id, a.options);
       case 'setAddresses':
         this.setAddresses(a.addresses ?? []);
+        this.recheckAddresses(); // resilience: start or cancel grace periods
         return null;
       case 'poke':
         return a.id === undefined ? this.core.pokeAll() : this.core.poke(a.id);
@@ -325,6 +402,8 @@ class TcpActor implements ActorCore {
         return a.id === undefined ? this.core.connections().map((id) => this.core.dumpTcb(id)) : this.core.dumpTcb(a.id);
       case 'counters':
         return this.core.counters();
+      case 'addressGone': // resilience: connections waiting for their local address
+        return [...this.addressGone].map(([id, since]) => ({ id, since, deadline: since + this.addressGraceMs }));
       default:
         throw new Error(`tcp: unknown control op ${op}`);
     }
