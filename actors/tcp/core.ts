@@ -1288,7 +1288,19 @@ export class TcpCore {
         return assertNever(st);
     }
     if (canData) this.sendData(t);
-    if (this.ackPending.has(t)) this.xmit(t, t.sndNxt, 0, TCP_ACK, false);
+    if (this.ackPending.has(t)) this.xmit(t, this.pureAckSeq(t), 0, TCP_ACK, false);
+  }
+
+  /** SEG.SEQ of a pure ACK. After a timeout SND.NXT is pulled back to SND.UNA for go-back-N, so it
+   *  can lie below the peer's RCV.NXT; a zero-length segment is acceptable only if "RCV.NXT =<
+   *  SEG.SEQ < RCV.NXT+RCV.WND" (RFC 9293 §3.10.7.4), so an ACK carrying SEQ=SND.NXT would be
+   *  dropped unread by a peer that already has those bytes, and when both ends are in go-back-N
+   *  each drops the other's ACKs until the retry limit (bug: ETIMEDOUT under heavy loss). Like
+   *  BSD (tcp_output: "ti_seq = snd_max" for segments with no data, SYN or FIN) and Linux
+   *  (tcp_acceptable_seq), a pure ACK carries the highest sequence number sent, SND.MAX; while a
+   *  zero-window probe is pending, SND.NXT (the probe's byte is beyond the peer's window). */
+  private pureAckSeq(t: Tcb): number {
+    return t.tPersist !== 0 ? t.sndNxt : t.sndMax;
   }
 
   private sendData(t: Tcb): void {
@@ -1396,6 +1408,10 @@ export class TcpCore {
     }
     t.segsOut++;
     if (retransmit && (len > 0 || flags & TCP_FIN)) {
+      // RFC 6298 §3 (Karn): "RTT samples MUST NOT be made using segments that were
+      // retransmitted". The timed segment (without timestamps) is the one ending at rttSeq:
+      // retransmitting any byte below it stops the measurement.
+      if (t.rttTime > 0 && seqLt(seq, t.rttSeq)) t.rttTime = 0;
       t.rtxSegs++;
       this.count('retransmitted');
     }
