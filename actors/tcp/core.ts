@@ -946,10 +946,16 @@ export class TcpCore {
         return 'reset';
       case TcpState.Closing:
       case TcpState.LastAck:
-      case TcpState.TimeWait:
         // "If the RST bit is set, then enter the CLOSED state, delete the TCB, and return."
         this.finish(t, TcpErrorCode.None, false);
         return 'reset';
+      case TcpState.TimeWait:
+        // RFC 1337 §4 (TIME-WAIT Assassination), fix (TW2): "Ignore RST segments in TIME-WAIT
+        // state. If the 2 MSL timeout has not expired, the host cannot be sure that the
+        // connection has not been reopened", as Linux with net.ipv4.tcp_rfc1337=1. RFC 9293
+        // §3.10.7.4 still says to close; we deliberately follow RFC 1337 (docs/tcp.md).
+        this.count('time-wait-rst-ignored');
+        return 'drop-rst';
       case TcpState.Free:
       case TcpState.Closed:
       case TcpState.Listen:

@@ -35,6 +35,10 @@ export function advertiseWindow(t: Tcb, scaled: boolean): number {
 /** Whether an ACK carrying a window update is worth sending after the application read: the
  *  right edge would move by at least two segments or half the buffer, or a zero window opens. */
 export function windowUpdateDue(t: Tcb): boolean {
+  // Once the peer's FIN is in (CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT) it sends no more data,
+  // so a window update is useless, and in TIME-WAIT harmful: the peer may have left LAST-ACK
+  // and answer it with a RST (RFC 1337 hazard; lab tcp-short-conns).
+  if (hasFlag(t, TcbFlag.FIN_RCVD)) return false;
   const nxt = rcvNxt(t);
   const edge = seqAdd(nxt, rcvSpace(t));
   if (!seqGt(edge, t.rcvAdv)) return false;
