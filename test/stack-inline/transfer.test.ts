@@ -10,9 +10,11 @@ import { bulkBothWays } from '../../lab/inline-stack';
 import { CONDITIONS } from '../../lab/scenarios/tcp-bulk-64m';
 
 const SEEDS = 20;
-// Seeds that hit the reported stack bug (a connection ends ETIMEDOUT long before dataRetries
-// could run out) under 1% loss + reordering; replaced by the next seeds so 20 still run.
-const KNOWN_BAD = new Set([27]);
+// Seeds replaced by the next ones so 20 still run. 4 (15% loss + 15% corruption): ARP fails
+// under the loss, IP reports host unreachable, and the TCP actor (actors/tcp/actor.ts, onIcmpError)
+// aborts the SYN-SENT connection with core.abort(), which frees it, so the harness (reading the
+// core directly) sees EBADF instead of EHOSTUNREACH. Not a TCP-core bug; see the report.
+const KNOWN_BAD = new Set<number>([4]);
 const SIZES = [512 * 1024, 256 * 1024, 512 * 1024];
 
 describe('stack-inline: two stacks over an impaired wire, bulk both ways', function () {
@@ -20,11 +22,9 @@ describe('stack-inline: two stacks over an impaired wire, bulk both ways', funct
 
   CONDITIONS.forEach((c, i) => {
     it(`${c.name}: ${SIZES[i] / 1024} KiB each way intact over ${SEEDS} seeds`, function () {
-      // KNOWN STACK BUG (reported): under 15% loss + 15% corruption (also 28% loss alone) most
-      // seeds end with ETIMEDOUT on a connection well before dataRetries could be exhausted (same
-      // result with dataRetries 50 or timestamps off), or the client's connection vanishing
-      // (EBADF) during the handshake; e.g. seeds 4, 7, 13, 22. Run with SALAMANDER_KNOWN_BUGS=1.
-      if (i === 1 && !process.env.SALAMANDER_KNOWN_BUGS) this.skip();
+      // Under 15% loss + 15% corruption every seed used to end ETIMEDOUT (a pure ACK sent during
+      // go-back-N carried SEQ=SND.NXT below the peer's RCV.NXT and was dropped unread;
+      // test/tcp/regressions.test.ts) or lose its client during the handshake.
       const bad: string[] = [];
       for (let seed = 1, ran = 0; ran < SEEDS; seed++) {
         if (KNOWN_BAD.has(seed * 3 + i)) continue;
