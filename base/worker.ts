@@ -26,6 +26,8 @@ import type { ActorApi, FaultKind, FromWorker, RoleAssignment, ToWorker } from '
 const MAX_SLEEP_MS = 100;
 /** Longest run of work before yielding to the event loop (RPC, termination). */
 const SLICE_MS = 4;
+/** Microseconds an idle actor polls its inputs before sleeping (env SALAMANDER_SPIN_US). */
+const SPIN_US = Number(process.env.SALAMANDER_SPIN_US ?? 0) || 0;
 
 if (!parentPort) throw new Error('base/worker.js must run in a worker thread');
 const port = parentPort;
@@ -144,6 +146,19 @@ function loop(): void {
     if (worked) {
       if (performance.now() - start > SLICE_MS) break;
       continue;
+    }
+    // Briefly poll before sleeping: a wake-up costs a futex round trip, and in a busy
+    // pipeline the next record is usually microseconds away (SPIN_US, 0 = off).
+    if (SPIN_US > 0) {
+      const spinEnd = performance.now() + SPIN_US / 1000;
+      let found = false;
+      while (performance.now() < spinEnd) {
+        if (r.hasPending() || Atomics.load(block, ActorWord.CONTROL) !== 0) {
+          found = true;
+          break;
+        }
+      }
+      if (found) continue;
     }
     // Idle: announce sleep, re-check, then sleep until rung, a timer is due, or MAX_SLEEP_MS.
     const seq = bell.prepare();
