@@ -70,6 +70,8 @@ export class Stack extends EventEmitter<StackEvents> {
   // TCP: the net-compatible API, and the TCP actor's sizes and options (StackConfig.tcp).
   readonly net: NetApi;
   private readonly tcpConfig: StackTcpConfig;
+  /** Multicast groups UDP sockets joined (forwarded to IP's joinGroup). */
+  private readonly udpGroups = new Set<string>();
 
   constructor(config: StackConfig & { tcp?: StackTcpConfig } = {}) {
     super();
@@ -93,6 +95,18 @@ export class Stack extends EventEmitter<StackEvents> {
       else if (e.event === 'route') this.emit('route', d);
       else if (e.event === 'conflict') this.emit('conflict', d);
       else if (e.event === 'pmtu') this.emit('pmtu', d);
+      else if (e.event === 'membership' && e.name === UDP && typeof d.group === 'string') {
+        // UDP's first join / last leave of a group -> IP's IGMP/MLD membership (idempotent here).
+        const had = this.udpGroups.has(d.group);
+        if (d.join === had) return;
+        if (d.join) this.udpGroups.add(d.group);
+        else this.udpGroups.delete(d.group);
+        this.supervisor.control(IP, d.join ? 'joinGroup' : 'leaveGroup', { group: d.group }).catch(() => undefined);
+      }
+    });
+    // A restarted IP actor starts from its config: join UDP's groups again.
+    this.supervisor.on('restarted', (e) => {
+      if (e.name === IP) for (const g of this.udpGroups) this.supervisor.control(IP, 'joinGroup', { group: g }).catch(() => undefined);
     });
   }
 

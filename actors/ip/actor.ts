@@ -1,7 +1,7 @@
 // The IP actor core: wires the NIC frame rings and the transport packet rings to the IPv4 and
 // IPv6 layers, validates the config, and answers control ops from the supervisor and the CLI.
 // RFCs are quoted where the rules live: ipv4.ts (RFC 791/792/1122/1812), ipv6.ts (RFC 8200/4443/
-// 4291/5722), nd.ts (RFC 4861/4862), mld.ts (RFC 3810), neighbor.ts (RFC 826, 4861 NUD, 5227),
+// 4291/5722), nd.ts (RFC 4861/4862), mld.ts (RFC 3810), igmp.ts (RFC 1112/2236/3376), neighbor.ts (RFC 826, 4861 NUD, 5227),
 // routes.ts (RFC 1812 §5.2.4.3), reassembly.ts (RFC 791/815/1122/8200), pmtu.ts (RFC 8201/1191).
 //
 // Ports (IFACE = an interface name from the config):
@@ -30,7 +30,7 @@ import { IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP } from '../../protocol/ipv4';
 import { ICMPV4_ECHO_REQUEST, emitIcmpv4 } from '../../protocol/icmpv4';
 import { emitIcmpv6 } from '../../protocol/icmpv6';
 import { NH_ICMPV6 } from '../../protocol/ipv6';
-import { Ipv6Addr, formatIpv4, formatIpv6, ipv4Network, ipv6IsMulticast, ipv6IsLinkLocal } from '../../protocol/address';
+import { Ipv6Addr, formatIpv4, formatIpv6, ipv4IsMulticast, ipv4Network, ipv6IsMulticast, ipv6IsLinkLocal } from '../../protocol/address';
 import {
   IpConfig, IpConfigError, Interface, InterfaceConfig, InterfaceTable, RouteConfig, parseAddrV4, parseIfaceAddrV4,
   parseIfaceAddrV6, parseAddrV6, isV6Text,
@@ -47,7 +47,7 @@ import { RECORD_FLAG_DF, RECORD_HEADER_LEN, RecordHeader, readRecordHeader, writ
 import { parseRouteDestV4, parseRouteDestV6 } from './routes';
 import { LinkHandlers, receiveFrame } from './link';
 
-const TOP_KEYS = new Set(['interfaces', 'routes', 'forwarding', 'icmpRateLimit', 'reassembly', 'neighbor', 'ipv6']);
+const TOP_KEYS = new Set(['interfaces', 'routes', 'forwarding', 'icmpRateLimit', 'reassembly', 'neighbor', 'ipv6', 'igmpVersion']);
 const IPV6_KEYS = new Set(['dadTransmits', 'acceptRa', 'slaac', 'routerSolicitations', 'reassemblyTimeoutMs']);
 const IFACE_KEYS = new Set(['name', 'mac', 'mtu', 'addresses', 'up']);
 const ROUTE_KEYS = new Set(['dest', 'gateway', 'iface', 'metric', 'family']);
@@ -132,6 +132,9 @@ export class IpCore implements ActorCore {
       emit: (e, d) => ctx.emit(e, d),
     }, cfg.forwarding ?? false, rl, reasm, neigh);
     this.v4.pmtu = this.pmtu;
+    const igv = (cfg as unknown as { igmpVersion?: unknown }).igmpVersion;
+    if (igv !== undefined && igv !== 2 && igv !== 3) throw new IpConfigError('ip config: "igmpVersion" must be 2 or 3');
+    this.v4.igmp.version = (igv as 2 | 3 | undefined) ?? 3;
     const v4 = this.v4;
     this.v6 = new Ipv6Layer(this.ifaces, {
       now: () => ctx.now(),
@@ -477,9 +480,17 @@ export class IpCore implements ActorCore {
     return ifc.status(this.ctx.now());
   }
 
-  /** A transport joins or leaves an IPv6 multicast group (RFC 3810 listener state); `iface`
-   *  defaults to every interface. */
+  /** A transport joins or leaves an IPv4 (IGMP, igmp.ts) or IPv6 (RFC 3810 listener state)
+   *  multicast group; `iface` defaults to every interface. */
   private group(join: boolean, a: Record<string, unknown>): object {
+    if (!isV6Text(a.group)) {
+      const g4 = parseAddrV4(a.group, 'group');
+      if (!ipv4IsMulticast(g4)) throw new IpConfigError(`group ${String(a.group)} is not an IPv4 multicast address`);
+      const list4 = a.iface === undefined ? this.ifaces.list : [this.ifaces.must(a.iface)];
+      const changed4: string[] = [];
+      for (const ifc of list4) if (join ? this.v4.igmp.join(ifc, g4) : this.v4.igmp.leave(ifc, g4)) changed4.push(ifc.name);
+      return { group: formatIpv4(g4), [join ? 'joined' : 'left']: changed4 };
+    }
     const g = parseAddrV6(a.group, 'group');
     if (!ipv6IsMulticast(g)) throw new IpConfigError(`group ${String(a.group)} is not an IPv6 multicast address`);
     const list = a.iface === undefined ? this.ifaces.list : [this.ifaces.must(a.iface)];
@@ -536,7 +547,7 @@ export class IpCore implements ActorCore {
     const now = this.ctx.now();
     return {
       forwarding: this.v4.forwarding,
-      interfaces: this.ifaces.list.map((i) => ({ ...i.status(now), groups6: this.v6.mld.status(i) })),
+      interfaces: this.ifaces.list.map((i) => ({ ...i.status(now), groups6: this.v6.mld.status(i), groups4: this.v4.igmp.status(i) })),
       routes: { v4: this.v4.routes.status(name), v6: v6.routes },
       defaultRouters6: v6.routers,
       redirects6: v6.redirects,

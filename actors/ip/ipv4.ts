@@ -13,7 +13,7 @@ import { incrementalUpdate16 } from '../../protocol/checksum';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../protocol/ethernet';
 import { FrameSink, beginFrame, finishFrame, writeFrame } from './link';
 import {
-  IPV4_MAX_DATAGRAM, IPV4_MIN_HEADER_LEN, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, Ipv4Header, emitIpv4Header,
+  IPV4_MAX_DATAGRAM, IPV4_MIN_HEADER_LEN, IP_PROTO_ICMP, IP_PROTO_IGMP, IPV4_OPT_RA, IP_PROTO_TCP, IP_PROTO_UDP, Ipv4Header, emitIpv4Header,
   ipv4Header, parseIpv4Header, parseIpv4Quoted, IPV4_OPT_LSRR, IPV4_OPT_SSRR, IPV4_OPT_RR, IPV4_OPT_TS, Ipv4Option, Ipv4View,
 } from '../../protocol/ipv4';
 import { updateRecordOptions } from './options';
@@ -29,6 +29,11 @@ import { Reassembler, ReassemblyParams, fragment } from './reassembly';
 import { TokenBucket, errorAllowed } from './icmp';
 import { RECORD_FLAG_BROADCAST, RECORD_FLAG_DF, RECORD_FLAG_ICMP_ERROR, RecordHeader } from './records';
 import { PmtuCache } from './pmtu';
+import { IgmpHostState } from './igmp';
+
+/** RFC 2113 Router Alert (value 0: "Router shall examine packet"), carried by every IGMP
+ *  message (RFC 2236 §2, RFC 3376 §4). */
+const ROUTER_ALERT = [{ type: IPV4_OPT_RA, data: Uint8Array.of(0, 0) }];
 
 /** RFC 1122 §3.2.1.7: "The current suggested value [of the default TTL] will be published in the
  *  'Assigned Numbers' RFC" (64 today, as Linux). */
@@ -95,6 +100,8 @@ export class Ipv4Layer {
   private readonly bucket: TokenBucket;
   private ident: number;
   readonly echoReplies: EchoReply[] = [];
+  /** IGMP host state: the IPv4 groups each interface belongs to. */
+  readonly igmp: IgmpHostState;
   /** The path MTU cache shared with the IPv6 half (set by the actor). */
   pmtu: PmtuCache | null = null;
   /** Scratch header reused by the outermost parse (its options array is reused too, so it must
@@ -131,18 +138,40 @@ export class Ipv4Layer {
       neighParams,
     );
     this.arp.pickSource = (i, target) => this.ifaces.byIndex(i)?.sourceFor(target) ?? null;
+    this.igmp = new IgmpHostState({
+      now: () => host.now(),
+      random: () => host.random(),
+      count: (n, k) => host.count(n, k),
+      send: (ifc, dst, msg) => this.sendIgmp(ifc, dst, msg),
+    }, () => this.ifaces.list);
+  }
+
+  /** An IGMP message out of `ifc`: TTL 1, Router Alert (RFC 2236 §2: "All IGMP messages
+   *  described in this document are sent with IP TTL 1, and contain the IP Router Alert option
+   *  [RFC 2113] in their IP header"), from the interface's address (RFC 3376 §4.2.13 allows
+   *  0.0.0.0, which this layer does not send: without an address nothing is sent). */
+  private sendIgmp(ifc: Interface, dst: Ipv4Addr, msg: Uint8Array): void {
+    const src = ifc.sourceFor(dst);
+    if (src === null) {
+      this.host.count('igmp.tx.drop.no-address');
+      return;
+    }
+    this.host.count('igmp.tx');
+    const r = this.send({ src, dst, proto: IP_PROTO_IGMP, ttl: 1, tos: 0xc0, options: ROUTER_ALERT, ifindex: ifc.index }, msg, 0, msg.length);
+    if (r !== 'sent') this.host.count(`igmp.tx.drop.${r}`);
   }
 
   // -------------------------------------------------------------------------------------------
   // Timers
 
   nextDeadline(): number {
-    return Math.min(this.arp.cache.nextDeadline(), this.reasm.nextDeadline());
+    return Math.min(this.arp.cache.nextDeadline(), this.reasm.nextDeadline(), this.igmp.nextDeadline());
   }
 
   onTimer(): void {
     const now = this.host.now();
     this.arp.cache.onTimer();
+    this.igmp.onTimer();
     this.reasm.onTimer(now, (quote, ifindex) => {
       this.host.count('ip4.reasm.timeout');
       // RFC 792 / RFC 1122 §3.3.2: "If the fragment zero is not available, then no
@@ -189,9 +218,10 @@ export class Ipv4Layer {
       return;
     }
     const dstBcast = ifc.isV4Broadcast(dst);
-    // RFC 1112 §4: every host is a member of the all-hosts group 224.0.0.1; no other group is
-    // joined yet (IGMP is not implemented).
-    const local = dstBcast || dst === 0xe0000001 || this.ifaces.ownerOfV4(dst) !== undefined;
+    // RFC 1112 §4: every host is a member of the all-hosts group 224.0.0.1, and of the groups
+    // joined on the receiving interface (igmp.ts); §6.4: frames to the group's mapped MAC
+    // (01:00:5e + low 23 bits) reach us, and the IP destination decides.
+    const local = dstBcast || (ipv4IsMulticast(dst) ? this.igmp.isMember(ifc, dst) : this.ifaces.ownerOfV4(dst) !== undefined);
     if (!local) {
       if (src === 0 || ipv4IsMulticast(dst)) {
         this.host.count('ip4.drop.not-for-us');
@@ -243,6 +273,11 @@ export class Ipv4Layer {
     this.host.count('ip4.delivered');
     if (proto === IP_PROTO_ICMP) {
       this.icmpInput(ifc, buf, off, h, linkBcast, ipBcast);
+      return;
+    }
+    if (proto === IP_PROTO_IGMP) {
+      this.host.count('igmp.rx');
+      this.igmp.input(ifc, buf, p, pl);
       return;
     }
     if (proto === IP_PROTO_TCP || proto === IP_PROTO_UDP) {

@@ -18,6 +18,9 @@
 // because a crash between publishing and releasing re-delivers it (base/runner.ts).
 //
 // Control ops: status {}, sockets {}, setAddresses {addresses: string[]}.
+// Events: membership {group, family, join} when the first socket joins a group or the last
+// leaves it (and again for every group after a restart): the Stack forwards them to the IP
+// actor's joinGroup / leaveGroup, so IGMP / MLD reports go out and the group's traffic arrives.
 
 import type { ActorContext, ActorCore } from '../../base/actor';
 import { RECORD_FLAG_BROADCAST, RECORD_FLAG_ICMP_ERROR, RECORD_HEADER_LEN, RecordHeader, readRecordHeader, writeRecordHeader } from '../ip/records';
@@ -277,6 +280,17 @@ export class UdpCore implements ActorCore {
     if (this.table.loadReport.invalidSockets) ctx.counters.add('table.drop.invalid-socket', this.table.loadReport.invalidSockets);
     if (this.table.loadReport.invalidMembers) ctx.counters.add('table.drop.invalid-membership', this.table.loadReport.invalidMembers);
     if (ctx.incarnation > 0) ctx.counters.add('table.restored', socks.length);
+    // A new incarnation tells the groups again (a membership event may have died with the old
+    // one; the Stack ignores groups it already joined).
+    if (ctx.incarnation > 0) {
+      const told = new Set<string>();
+      for (const m of mems) {
+        const g = formatWords(m.family, m.group);
+        if (told.has(g)) continue;
+        told.add(g);
+        ctx.emit('membership', { group: g, family: m.family, join: true });
+      }
+    }
   }
 
   private count(name: string, n = 1): void {
@@ -855,7 +869,10 @@ export class UdpCore implements ActorCore {
     const l = this.membersBySlot.get(s.slot) ?? [];
     // A duplicate (or a re-delivered request) is accepted; the app's dgram layer reports
     // EADDRINUSE for a duplicate itself, as Node does, synchronously.
-    if (l.some((m) => eqWords(m.group, group) && eqWords(m.iface, iface))) return ERRNO_OK;
+    if (l.some((m) => eqWords(m.group, group) && eqWords(m.iface, iface))) {
+      this.membershipChanged(s.family, group, true); // a re-delivered request: tell again
+      return ERRNO_OK;
+    }
     if (l.length >= MAX_MEMBERSHIPS_PER_SOCKET) return ERRNO_ENOBUFS;
     const index = this.freeMembers.pop();
     if (index === undefined) return ERRNO_ENOBUFS;
@@ -864,7 +881,20 @@ export class UdpCore implements ActorCore {
     this.members[index] = m;
     l.push(m);
     this.membersBySlot.set(s.slot, l);
+    this.membershipChanged(s.family, group, true);
     return ERRNO_OK;
+  }
+
+  /** Emits `membership {group, join}` when the first socket joined `group` (join) or the last
+   *  one left it; the Stack turns it into the IP actor's joinGroup / leaveGroup (IGMP / MLD).
+   *  Listeners must be idempotent: a re-delivered request or a restart tells again. */
+  private membershipChanged(family: 4 | 6, group: Uint32Array, join: boolean): void {
+    let n = 0;
+    for (const m of this.members) if (m && m.family === family && eqWords(m.group, group)) n++;
+    if (join ? n === 1 : n === 0) {
+      this.ctx.counters.add(join ? 'membership.join' : 'membership.leave');
+      this.ctx.emit('membership', { group: formatWords(family, group), family, join });
+    }
   }
 
   private dropMembership(r: AppRecord): number {
@@ -875,8 +905,10 @@ export class UdpCore implements ActorCore {
     const l = this.membersBySlot.get(s.slot) ?? [];
     const i = l.findIndex((m) => eqWords(m.group, group) && (isZero(iface) || eqWords(m.iface, iface)));
     if (i < 0) return ERRNO_OK; // idempotent; the app layer reports EADDRNOTAVAIL itself
-    this.freeMemberRecord(l[i]);
+    const gone = l[i];
+    this.freeMemberRecord(gone);
     l.splice(i, 1);
+    this.membershipChanged(gone.family, gone.group, false);
     return ERRNO_OK;
   }
 
@@ -891,8 +923,10 @@ export class UdpCore implements ActorCore {
     if (!s) return ERRNO_OK; // never bound, or a re-delivered close
     // Memberships first: a crash in between leaves the socket bound and the close request is
     // re-delivered; a membership of a freed slot would be dropped at load anyway.
-    for (const m of this.membersBySlot.get(s.slot) ?? []) this.freeMemberRecord(m);
+    const mine = this.membersBySlot.get(s.slot) ?? [];
+    for (const m of mine) this.freeMemberRecord(m);
     this.membersBySlot.delete(s.slot);
+    for (const m of mine) this.membershipChanged(m.family, m.group, false);
     this.table.freeSocket(s.slot);
     this.unindex(s);
     this.freeSlots.push(s.slot);
