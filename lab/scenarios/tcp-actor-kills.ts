@@ -18,11 +18,16 @@ export const scenario: Scenario = {
     const p = 0.05 + rnd.next() * 0.2;
     const impair = { loss: rnd.next() * 0.01, delayMs: rnd.u32() % 3 };
     let kills = 0;
+    let steps = 0;
+    // One kill at a seeded step among the first few (a short transfer may need only a handful
+    // of steps), then kills at random with probability p per step.
+    const firstAt = 1 + (rnd.u32() % 8);
     const r = bulkBothWays({
       seed, impair, bytes, bytesBack, deadlineMs: 3_600_000,
       onNet: (net) => {
         net.onStep = () => {
-          if (rnd.next() < p) {
+          steps++;
+          if (steps === firstAt || rnd.next() < p) {
             net.pipeline.inject(rnd.next() < 0.5 ? 'a:tcp' : 'b:tcp', 'throw');
             kills++;
           }
