@@ -191,9 +191,11 @@ describe('acceptance: Salamander TCP against Linux TCP over TAP (root, own names
 
   after(async () => {
     if (skip) return;
+    // Bounded: a service's close() waits for its connections to end (it could wait for ever on
+    // one left open by a failed test), and the namespace must be deleted in any case.
     hashSrv?.close();
-    for (const s of services) await s.close().catch(() => undefined);
-    await stack?.stop();
+    await Promise.race([Promise.all(services.map((s) => s.close().catch(() => undefined))), sleep(5000)]);
+    await Promise.race([stack?.stop(), sleep(20000)]).catch(() => undefined);
     ns.del();
     delLinkIfAny(dev);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
