@@ -88,7 +88,17 @@ export class InlinePipeline {
       }
     }
     this.steps++;
+    // A core may publish output in a step that it reports as no work (a link releasing held
+    // frames in poll(), say). The round is then not idle: a consumer has input waiting, or a
+    // deadline came due. Without this check run() would jump the clock past that input.
+    if (!worked) worked = this.pending();
     return worked;
+  }
+
+  /** True when some actor has input waiting (not refused) or a timer due now. */
+  pending(): boolean {
+    for (const r of this.runners.values()) if (r.hasPending()) return true;
+    return false;
   }
 
   /** Exits and restarts `name` after a crash; `maxCrashes` guards against a crash loop. */

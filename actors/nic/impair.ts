@@ -94,6 +94,9 @@ interface Held {
   seq: number;
 }
 
+/** Bytes of token-bucket shortfall treated as none (float rounding). */
+const TOKEN_EPS = 1e-6;
+
 /** One direction's pipeline. `emit` sends a frame onward and returns false if refused. */
 class Lane {
   p: Required<ImpairParams> = { ...DEFAULTS };
@@ -208,8 +211,11 @@ class Lane {
     }
   }
 
-  /** Moves due frames through delay and rate to the output. */
-  pump(now: number): void {
+  /** Moves due frames through delay and rate to the output. Returns how many frames left the
+   *  lane (sent on or dropped as busy): work done, which poll() must report so that a caller
+   *  stepping actors until none works (base/inline.ts) does not jump the clock past them. */
+  pump(now: number): number {
+    const before = this.emitted;
     // Reordered frames that waited long enough.
     if (this.reorderHeld.length > 0) {
       const due = this.reorderHeld.filter((h) => h.at <= now);
@@ -233,6 +239,7 @@ class Lane {
       this.dHead = 0;
     }
     this.drainRate(now);
+    return this.emitted - before;
   }
 
   private burst(): number {
@@ -261,7 +268,10 @@ class Lane {
       const f = q[this.rHead];
       // A frame larger than the bucket goes when the bucket is full.
       const need = Math.min(f.length, this.burst());
-      if (this.tokens < need) break;
+      // Tolerance: refill() sums float products, so at the deadline nextDeadline() computed the
+      // bucket may be short by a rounding error, and that deadline (tokensAt plus a time below
+      // one ulp of it) is "now" again: a run that never advances.
+      if (this.tokens < need - TOKEN_EPS) break;
       this.tokens -= f.length;
       q[this.rHead++] = undefined as unknown as Uint8Array;
       this.out(f, now);
@@ -275,7 +285,11 @@ class Lane {
     }
   }
 
+  /** Frames handed to out() so far. */
+  private emitted = 0;
+
   private out(f: Uint8Array, now: number): void {
+    this.emitted++;
     if (!this.emit(f, 0, f.length, now)) this.owner.counters.drop(`${this.name}.busy`);
   }
 
@@ -288,7 +302,7 @@ class Lane {
       const f = this.rateQ[this.rHead];
       const need = Math.min(f.length, this.burst());
       const missing = need - this.tokens;
-      const t = missing <= 0 || p.rateBps <= 0 ? this.tokensAt : this.tokensAt + (missing * 8000) / p.rateBps;
+      const t = missing <= TOKEN_EPS || p.rateBps <= 0 ? this.tokensAt : this.tokensAt + (missing * 8000) / p.rateBps;
       if (t < d) d = t;
     }
     return d;
@@ -406,11 +420,12 @@ export class ImpairLink extends LinkWrapper {
     if (!pass) lane.pump(now);
   }
 
+  /** Frames delivered from the inner link plus frames the lanes released (both are work: a
+   *  poll that released held frames and reported 0 let the inline runner think the NIC idle and
+   *  jump the fake clock past the frames it had just written to the wire). */
   override poll(now: number, budget: number): number {
     const n = this.inner.poll(now, budget);
-    this.tx.pump(now);
-    this.rx.pump(now);
-    return n;
+    return n + this.tx.pump(now) + this.rx.pump(now);
   }
 
   override nextDeadline(): number {
