@@ -13,6 +13,7 @@ import { bulkBothWays } from '../../lab/inline-stack';
 import { ImpairLink } from '../../actors/nic/impair';
 import { LoopbackLink } from '../../actors/nic/loopback';
 import { SeededRandom } from '../../base/clock';
+import { runShortConns } from '../../lab/scenarios/tcp-short-conns';
 
 describe('tcp inline: delayed links (no loss) need no retransmissions', () => {
   for (const delayMs of [1, 5]) {
@@ -63,5 +64,10 @@ describe('tcp inline: delayed links (no loss) need no retransmissions', () => {
     expect(r.intact).to.equal(true);
     expect(r.retransmits).to.equal(0);
     expect(r.fakeMs).to.be.below(100);
+  });
+
+  it('lab tcp-short-conns seed 756 passes (was: a server connection left in LAST-ACK, srtt 375 ms on a 0-2 ms link)', () => {
+    const r = runShortConns(756);
+    expect(r.pass, r.failure ?? r.summary).to.equal(true);
   });
 });
