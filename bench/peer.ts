@@ -98,6 +98,15 @@ async function veth(count: number): Promise<void> {
     sh('ip', ['-n', a, 'link', 'set', 'v0', 'up']);
     sh('ip', ['-n', b, 'link', 'set', 'v1', 'up']);
     console.log(`${'linux veth'.padEnd(22)} ping 56 B x${count}: ${pingStats(a, '192.0.2.2', count)}`);
+    // Linux to Linux TCP (cubic on the connecting side's route) as the ceiling.
+    sh('ip', ['-n', a, 'route', 'replace', '192.0.2.0/24', 'dev', 'v0', 'congctl', 'cubic']);
+    const sink = spawn('ip', ['netns', 'exec', b, 'socat', '-u', 'TCP-LISTEN:9,reuseaddr', 'OPEN:/dev/null'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    const r = sh('bash', ['-c', `head -c ${BULK} /dev/zero | timeout 60 ip netns exec ${a} socat -u - TCP:192.0.2.2:9`], 70000);
+    const secs = (performance.now() - t0) / 1000;
+    sink.kill();
+    console.log(`${'linux veth'.padEnd(22)} TCP ${BULK >> 20} MiB: ${r.status === 0 ? `${((BULK * 8) / secs / 1e9).toFixed(2)} Gbit/s` : 'failed'}`);
   } finally {
     sh('ip', ['netns', 'del', a]);
     sh('ip', ['netns', 'del', b]);
