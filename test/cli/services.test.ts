@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync, ChildProcess } from 'node:child_process';
-import { Netns, tapTestsSkipReason, uniq, waitOutput, waitExit, delLinkIfAny, hasTool } from '../nic/netns';
+import { Netns, quietPipes, tapTestsSkipReason, uniq, waitOutput, waitExit, delLinkIfAny, hasTool } from '../nic/netns';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'salamander.js');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -33,8 +33,8 @@ describe('salamander up --serve/--socks against Linux (TAP, own namespace)', fun
       this.skip();
     }
     ns.add();
-    up = spawn(process.execPath, [BIN, 'up', '--tap', dev, '--addr', `${dev}=192.0.2.2/24`, '--control', control,
-      '--serve', 'echo=7,discard=9,http=80,iperf3', '--socks', `127.0.0.1:${socksPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    up = quietPipes(spawn(process.execPath, [BIN, 'up', '--tap', dev, '--addr', `${dev}=192.0.2.2/24`, '--control', control,
+      '--serve', 'echo=7,discard=9,http=80,iperf3', '--socks', `127.0.0.1:${socksPort}`], { stdio: ['ignore', 'pipe', 'pipe'] }));
     await waitOutput(up, /"event":"ready".*\n/, 20000);
     ns.adopt(dev, '192.0.2.1/24');
     // A Linux HTTP server in the namespace, serving a 4 MiB random file.

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { spawn, spawnSync, ChildProcess } from 'node:child_process';
-import { Netns, tapTestsSkipReason, uniq, waitOutput, waitExit, delLinkIfAny, run } from '../nic/netns';
+import { Netns, quietPipes, tapTestsSkipReason, uniq, waitOutput, waitExit, delLinkIfAny, run } from '../nic/netns';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'salamander.js');
 
@@ -77,7 +77,7 @@ describe('salamander up + ctl against Linux (TAP, own namespace)', function () {
       this.skip();
     }
     ns.add();
-    up = spawn(process.execPath, [BIN, 'up', '--tap', dev, '--addr', `${dev}=192.0.2.2/24`, '--control', control], { stdio: ['ignore', 'pipe', 'pipe'] });
+    up = quietPipes(spawn(process.execPath, [BIN, 'up', '--tap', dev, '--addr', `${dev}=192.0.2.2/24`, '--control', control], { stdio: ['ignore', 'pipe', 'pipe'] }));
     const line = await waitOutput(up, /"event":"ready".*\n/, 20000);
     const ready = JSON.parse(line.slice(line.indexOf('{')).split('\n')[0]);
     expect(ready.links[0].device).to.equal(dev);

@@ -85,6 +85,8 @@ export interface Daemon {
 export async function startUp(args: string[]): Promise<Daemon> {
   const control = path.join(os.tmpdir(), `salip-${uniq()}.sock`);
   const child = spawn(process.execPath, [BIN, 'up', ...args, '--control', control], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('error', () => undefined); // a killed child's pipe may end with ECONNRESET
+  child.stderr.on('error', () => undefined);
   const stderr: string[] = [];
   child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
   const line = await waitOutput(child, /"event":"ready".*\n/, 20000);

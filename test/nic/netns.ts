@@ -59,7 +59,7 @@ export class Netns {
 
   /** Starts a command inside the namespace in the background. */
   spawn(args: string[]): ChildProcess {
-    return spawn('ip', ['netns', 'exec', this.name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return quietPipes(spawn('ip', ['netns', 'exec', this.name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   /** Moves a device of the root namespace in and configures it: IPv6 off (no background
@@ -91,6 +91,14 @@ export class Netns {
     run('ip', ['netns', 'del', this.name]);
     this.created = false;
   }
+}
+
+/** A killed child's stdio pipes may end with ECONNRESET; that is not a test failure. */
+export function quietPipes<T extends ChildProcess>(child: T): T {
+  const noop = (): void => undefined;
+  child.stdout?.on('error', noop);
+  child.stderr?.on('error', noop);
+  return child;
 }
 
 /** Deletes a device of the root namespace if it exists (cleanup after a failure). */
