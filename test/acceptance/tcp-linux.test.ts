@@ -78,6 +78,8 @@ class AccNs {
   async exec(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string; err: string; ms: number }> {
     const t0 = Date.now();
     const child = spawn('ip', ['netns', 'exec', this.name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('error', () => undefined); // a child's stdio may end in ECONNRESET
+    child.stderr!.on('error', () => undefined);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

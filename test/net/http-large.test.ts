@@ -14,6 +14,8 @@ import { spawn } from 'node:child_process';
 function run(cmd: string, args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout!.on('error', () => undefined); // a child's stdio may end in ECONNRESET
+    p.stderr!.on('error', () => undefined);
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));

@@ -96,6 +96,7 @@ export class Netns {
 /** A killed child's stdio pipes may end with ECONNRESET; that is not a test failure. */
 export function quietPipes<T extends ChildProcess>(child: T): T {
   const noop = (): void => undefined;
+  child.stdin?.on('error', noop);
   child.stdout?.on('error', noop);
   child.stderr?.on('error', noop);
   return child;

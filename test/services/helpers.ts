@@ -2,7 +2,7 @@
 
 import * as net from 'node:net';
 import * as dgram from 'node:dgram';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ServiceContext } from '../../services/types';
 
 /** Node's modules as the services' context (a compile-time check that they are drop-in). */
@@ -85,8 +85,21 @@ export function hasCommand(cmd: string): boolean {
 /** Run a command to completion (bounded); resolves with stdout/stderr and the exit code. */
 export function runCommand(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: unknown }).code as number | null) ?? null : 0;
+    // stdin ignored, and pipe errors absorbed: a child's stdio socketpair can end in
+    // ECONNRESET when the child exits, which says nothing about the code under test.
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (stdout += d));
+    child.stderr.on('data', (d: string) => (stderr += d));
+    child.stdout.on('error', () => undefined);
+    child.stderr.on('error', () => undefined);
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', () => undefined);
+    child.on('close', (code) => {
+      clearTimeout(t);
       resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
     });
   });

@@ -19,6 +19,8 @@ const TCPDUMP = ['/usr/bin/tcpdump', '/usr/sbin/tcpdump'].find((p) => fs.existsS
 function sh(cmd: string, args: string[], timeoutMs = 10000): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    c.stdout!.on('error', () => undefined); // a child's stdio may end in ECONNRESET
+    c.stderr!.on('error', () => undefined);
     let out = '';
     c.stdout.on('data', (d) => (out += d));
     c.stderr.on('data', (d) => (out += d));
@@ -63,6 +65,8 @@ describe('udp multicast, broadcast and IPv6 interop with Linux (TAP, own namespa
 
   const inNs = (args: string[]): ChildProcess => {
     const c = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    c.stdout!.on('error', () => undefined); // a child's stdio may end in ECONNRESET
+    c.stderr!.on('error', () => undefined);
     children.push(c);
     return c;
   };
