@@ -68,7 +68,12 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
   let echoed = 0;
   let corruptDelivered = 0;
   let okBack = 0;
+  // A corrupted packet-ring record can turn into a datagram to an unroutable address, which
+  // the stack reports to the socket as ENETUNREACH (as Linux's sendto would): counted, as an
+  // application handling its socket errors would.
+  let udpSocketErrors = 0;
   const echo = b.dgram.createSocket('udp4');
+  echo.on('error', () => udpSocketErrors++);
   echo.on('message', (m, r) => {
     if (!intact(m)) corruptDelivered++;
     echoed++;
@@ -76,6 +81,7 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
   });
   await new Promise<void>((res) => echo.bind(7, '192.0.2.2', () => res()));
   const client = a.dgram.createSocket('udp4');
+  client.on('error', () => udpSocketErrors++);
   client.on('message', (m) => (intact(m) ? okBack++ : corruptDelivered++));
   await new Promise<void>((res) => client.bind(0, () => res()));
   let running = true;
@@ -206,7 +212,7 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
     hangDetectionMs: { p50: pct(hangDetect, 0.5), p99: pct(hangDetect, 0.99), max: pct(hangDetect, 1) },
     recoveryMs: { p50: pct(recovery, 0.5), p99: pct(recovery, 0.99), n: recovery.length },
     faultToServingMs: { p50: pct(faultToServing, 0.5), p99: pct(faultToServing, 0.99) },
-    udp: { sent, echoedByB: echoed, intactBackAtA: okBack, lost: sent - okBack, corruptDelivered },
+    udp: { sent, echoedByB: echoed, intactBackAtA: okBack, lost: sent - okBack, corruptDelivered, socketErrors: udpSocketErrors },
     ringCorruptLengthDetected: [...a.supervisor.status().links, ...b.supervisor.status().links].reduce((n, l) => n + l.corrupt, 0),
     tcp: { streams: STREAMS, ...tcp, stillOpenAtEnd: STREAMS - tcp.completed - tcp.connectionsLost },
     wallSeconds: (performance.now() - t0) / 1000,
