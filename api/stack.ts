@@ -194,10 +194,10 @@ export class Stack extends EventEmitter<StackEvents> {
   }
 
   /** UDP learns address changes (bind checks, broadcast detection, source selection). */
-  private syncUdpAddresses(): void {
+  private syncUdpAddresses(): Promise<unknown> {
     const config = this.udpConfig();
     this.supervisor.setDesiredConfig(UDP, config);
-    this.supervisor.control(UDP, 'setAddresses', config).catch(() => undefined);
+    return this.supervisor.control(UDP, 'setAddresses', config).catch(() => undefined);
   }
 
   // TCP: the actor, its links to IP, its shared regions (connection table and byte streams,
@@ -220,10 +220,10 @@ export class Stack extends EventEmitter<StackEvents> {
     return tcbs && tcpStreams ? { tcbs, tcpStreams } : undefined;
   }
 
-  private syncTcpAddresses(): void {
+  private syncTcpAddresses(): Promise<unknown> {
     const addresses = this.links().flatMap((l) => l.addresses ?? []);
     this.supervisor.setDesiredConfig(TCP, tcpActorConfig(this.tcpConfig, addresses));
-    this.supervisor.control(TCP, 'setAddresses', { addresses }).catch(() => undefined);
+    return this.supervisor.control(TCP, 'setAddresses', { addresses }).catch(() => undefined);
   }
 
   private openTap(l: StackLinkConfig): void {
@@ -278,10 +278,14 @@ export class Stack extends EventEmitter<StackEvents> {
   // Each change is applied to the running actor by a control op and recorded in the desired
   // config, from which a restarted actor is rebuilt.
 
-  private syncIpDesired(): void {
+  /** Records the IP actor's desired config and tells the transports about the addresses.
+   *  Resolves once they have applied it, so a caller that adds an address can bind to it at
+   *  once (errors are not fatal here: a transport that is restarting starts from the desired
+   *  config anyway). */
+  private syncIpDesired(): Promise<unknown> {
     this.supervisor.setDesiredConfig(IP, this.ipConfig());
-    if (this.started && !this.stopped) this.syncUdpAddresses(); // UDP
-    if (this.started && !this.stopped) this.syncTcpAddresses(); // TCP
+    if (!this.started || this.stopped) return Promise.resolve();
+    return Promise.all([this.syncUdpAddresses(), this.syncTcpAddresses()]); // UDP, TCP
   }
 
   async addAddress(iface: string, cidr: string): Promise<void> {
@@ -289,20 +293,20 @@ export class Stack extends EventEmitter<StackEvents> {
     checkCidr(cidr, 'address');
     await this.supervisor.control(IP, 'addAddress', { iface, address: cidr });
     (l.addresses ??= []).push(cidr);
-    this.syncIpDesired();
+    await this.syncIpDesired();
   }
 
   async removeAddress(iface: string, cidr: string): Promise<void> {
     const l = this.link(iface);
     await this.supervisor.control(IP, 'removeAddress', { iface, address: cidr });
     l.addresses = (l.addresses ?? []).filter((a) => a !== cidr);
-    this.syncIpDesired();
+    await this.syncIpDesired();
   }
 
   async addRoute(route: StackRouteConfig): Promise<void> {
     await this.supervisor.control(IP, 'addRoute', route);
     (this.config.routes ??= []).push({ ...route });
-    this.syncIpDesired();
+    await this.syncIpDesired();
   }
 
   async removeRoute(route: { dest: string; gateway?: string; iface?: string }): Promise<void> {
@@ -310,7 +314,7 @@ export class Stack extends EventEmitter<StackEvents> {
     this.config.routes = (this.config.routes ?? []).filter(
       (r) => !(r.dest === route.dest && (route.gateway === undefined || r.gateway === route.gateway) && (route.iface === undefined || r.iface === route.iface)),
     );
-    this.syncIpDesired();
+    await this.syncIpDesired();
   }
 
   async setLinkState(name: string, up: boolean): Promise<void> {
@@ -319,13 +323,13 @@ export class Stack extends EventEmitter<StackEvents> {
     await this.supervisor.control(IP, 'setLinkState', { iface: name, up });
     l.up = up;
     this.supervisor.setDesiredConfig(nicName(name), this.nicSpec(l).config);
-    this.syncIpDesired();
+    await this.syncIpDesired();
   }
 
   async setForwarding(on: boolean): Promise<void> {
     await this.supervisor.control(IP, 'setForwarding', { on });
     this.config.forwarding = on;
-    this.syncIpDesired();
+    await this.syncIpDesired();
   }
 
   /** Changes a link's impairment at runtime (and for its future incarnations). */
@@ -348,14 +352,14 @@ export class Stack extends EventEmitter<StackEvents> {
         name: l.name, mac: this.macOf(l), mtu: l.mtu ?? 1500, addresses: l.addresses ?? [], up: l.up !== false,
       });
       this.links().push(l);
-      this.syncIpDesired();
+      await this.syncIpDesired();
       await this.supervisor.addActor(this.nicSpec(l), []);
       for (const ls of this.nicLinks(l)) await this.supervisor.addLink(ls);
     } catch (e) {
       await this.supervisor.control(IP, 'removeInterface', { name: l.name }).catch(() => undefined);
       if (this.supervisor.actorNames().includes(nicName(l.name))) await this.supervisor.removeActor(nicName(l.name)).catch(() => undefined);
       this.config.links = this.links().filter((x) => x !== l);
-      this.syncIpDesired();
+      await this.syncIpDesired();
       this.closeTap(l.name);
       throw e;
     }
@@ -367,7 +371,7 @@ export class Stack extends EventEmitter<StackEvents> {
       throw new StackError(`link "${name}" still has routes; remove them first`, 'ERR_LINK_IN_USE');
     }
     this.config.links = this.links().filter((x) => x.name !== name);
-    this.syncIpDesired();
+    await this.syncIpDesired();
     await this.supervisor.removeActor(nicName(name));
     await this.supervisor.control(IP, 'removeInterface', { name });
     this.closeTap(name);
