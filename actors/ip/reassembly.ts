@@ -129,25 +129,9 @@ export class Reassembler {
       this.discard(p);
       return drop('too-big');
     }
-    if (!h.moreFragments) {
-      if ((p.total >= 0 && p.total !== end) || p.frags.some((f) => f.end > end)) {
-        this.discard(p);
-        return drop('inconsistent');
-      }
-      p.total = end;
-    } else if (p.total >= 0 && end > p.total) {
-      this.discard(p);
-      return drop('inconsistent');
-    }
-    // Find the insertion point; any overlap except an exact duplicate drops the datagram.
-    let i = 0;
-    while (i < p.frags.length && p.frags[i].end <= start) i++;
-    if (i < p.frags.length && p.frags[i].off < end) {
-      const f = p.frags[i];
-      if (f.off === start && f.end === end) return drop('duplicate');
-      this.discard(p);
-      return drop('overlap');
-    }
+    const placed = this.place(p, start, end, h.moreFragments);
+    if (typeof placed !== 'number') return placed;
+    const i = placed;
     const cost = h.payloadLen + FRAG_OVERHEAD + (start === 0 ? h.headerLen : 0);
     const src = this.perSource.get(h.src) ?? 0;
     if (src + cost > this.params.maxBytesPerSource) {
@@ -186,6 +170,36 @@ export class Reassembler {
     p.charged += n;
     this.bytes += n;
     this.perSource.set(p.src, (this.perSource.get(p.src) ?? 0) + n);
+  }
+
+  /** Both families: checks a fragment [start, end) against what is held and returns where it
+   *  goes in `p.frags`, or the drop outcome (the datagram discarded where the rules say so).
+   *  The last fragment (MF/M = 0) fixes the datagram's length ("If the fragment is the last
+   *  one ... the length of the reassembled packet" is known): a second, different last
+   *  fragment or data past it is inconsistent. An exact duplicate is dropped alone (RFC 8200
+   *  §4.5); any other overlap drops the whole datagram (RFC 5722 §4: "if one or more its
+   *  constituent fragments is determined to be an overlapping fragment, the entire datagram
+   *  (and any constituent fragments) MUST be silently discarded"; done for IPv4 too). */
+  private place(p: Pending, start: number, end: number, more: boolean): number | ReassemblyOutcome {
+    if (!more) {
+      if ((p.total >= 0 && p.total !== end) || p.frags.some((x) => x.end > end)) {
+        this.discard(p);
+        return drop('inconsistent');
+      }
+      p.total = end;
+    } else if (p.total >= 0 && end > p.total) {
+      this.discard(p);
+      return drop('inconsistent');
+    }
+    let i = 0;
+    while (i < p.frags.length && p.frags[i].end <= start) i++;
+    if (i < p.frags.length && p.frags[i].off < end) {
+      const x = p.frags[i];
+      if (x.off === start && x.end === end) return drop('duplicate');
+      this.discard(p);
+      return drop('overlap');
+    }
+    return i;
   }
 
   private discard(p: Pending): void {
@@ -279,30 +293,9 @@ export class Reassembler {
       this.discard(p);
       return drop('too-big');
     }
-    if (!f.more) {
-      // "If the fragment is the last one (M = 0) ... the length of the reassembled packet" is
-      // known; a second, different last fragment or data past it is inconsistent.
-      if ((p.total >= 0 && p.total !== end) || p.frags.some((x) => x.end > end)) {
-        this.discard(p);
-        return drop('inconsistent');
-      }
-      p.total = end;
-    } else if (p.total >= 0 && end > p.total) {
-      this.discard(p);
-      return drop('inconsistent');
-    }
-    let i = 0;
-    while (i < p.frags.length && p.frags[i].end <= start) i++;
-    if (i < p.frags.length && p.frags[i].off < end) {
-      const x = p.frags[i];
-      // RFC 8200 §4.5: exact duplicates may be dropped alone; RFC 5722 §4: "When reassembling
-      // an IPv6 datagram, if one or more its constituent fragments is determined to be an
-      // overlapping fragment, the entire datagram (and any constituent fragments) MUST be
-      // silently discarded."
-      if (x.off === start && x.end === end) return drop('duplicate');
-      this.discard(p);
-      return drop('overlap');
-    }
+    const placed = this.place(p, start, end, f.more);
+    if (typeof placed !== 'number') return placed;
+    const i = placed;
     const hl = 40 + f.unfragmentableLen;
     const cost = f.dataLen + FRAG_OVERHEAD + (start === 0 ? hl : 0);
     const used = this.perSource.get(srcHex) ?? 0;
