@@ -20,6 +20,7 @@ import { Bell } from './bell';
 import { ActorRunner } from './runner';
 import { MonotonicClock, CryptoRandom } from './clock';
 import { preloadKinds } from './registry';
+import { getLibc } from './ffi';
 import type { ActorApi, FaultKind, FromWorker, RoleAssignment, ToWorker } from './types';
 
 /** Longest sleep without a wake-up; bounds the cost of a lost wake-up to this. */
@@ -43,6 +44,15 @@ port.on('message', (m: ToWorker) => {
 });
 
 preloadKinds();
+// Load the native FFI (koffi + libc) now, while this worker is a spare nobody will terminate:
+// an addon whose initialisation is cut short by Worker.terminate() aborts the whole process
+// (node-addon-api's fatal "napi_throw"), and actors otherwise load it lazily, at their first
+// eventfd ring or device open, i.e. while they may be killed by a fault or the hang detector.
+try {
+  getLibc();
+} catch {
+  /* no FFI on this platform: the actors that need it report ERR_FFI_UNAVAILABLE */
+}
 post({ type: 'booted' });
 
 function adopt(role: RoleAssignment, control: MessagePort): void {

@@ -29,6 +29,10 @@ export interface ExitInfo {
   incarnation: number;
   cause: FaultKind | 'error' | 'rest_for_one';
   detail: string;
+  /** Hangs: when the detector gave its verdict (performance.now()) and how long the heartbeat
+   *  had then stood still. */
+  detectedAt?: number;
+  stalledMs?: number;
 }
 
 export interface SupervisorEvents {
@@ -42,7 +46,7 @@ export interface SupervisorEvents {
 export interface SupervisorOptions {
   /** Pre-booted spare workers kept ready to adopt a failed role (default 1). */
   spares?: number;
-  /** A busy actor whose heartbeat does not move for this long is declared hung (default 50). */
+  /** A busy actor whose heartbeat does not move for this long is declared hung (default 80). */
   hangTimeoutMs?: number;
   /** How often the hang detector looks (default 10). */
   hangCheckMs?: number;
@@ -68,6 +72,8 @@ interface Role extends RoleResources {
   /** When the current failure was detected (for downtime). */
   failedAt: number;
   restarts: number;
+  /** The hang detector's verdict on the current failure, if it was a hang. */
+  hangVerdict: { at: number; stalledMs: number } | null;
   /** Hang detector state. */
   lastBeat: number;
   lastBeatAt: number;
@@ -162,7 +168,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.hangTimer) clearInterval(this.hangTimer);
     const names = [...this.roles.values()].sort((a, b) => b.order - a.order).map((r) => r.spec.name);
     for (const n of names) await this.stopRole(this.roles.get(n)!);
-    await Promise.all(this.spares.splice(0).map((s) => s.worker.terminate().catch(() => 0)));
+    // A spare still booting is loading native code; terminating it mid-initialisation would
+    // abort the process (see base/worker.ts): let it finish booting first (bounded).
+    await Promise.all(
+      this.spares.splice(0).map(async (s) => {
+        await Promise.race([s.booted.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+        await s.worker.terminate().catch(() => 0);
+      }),
+    );
     for (const r of this.roles.values()) Topology.closeBell(r);
   }
 
@@ -452,7 +465,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const res = this.topo.addRole(spec);
     const role: Role = Object.assign(res, {
       policy, history: new RestartHistory(policy), state: 'stopped' as RoleState, incarnation: -1,
-      worker: null, api: null, controlPort: null, pendingCause: null, lastError: null, failedAt: 0, restarts: 0,
+      worker: null, api: null, controlPort: null, pendingCause: null, lastError: null, failedAt: 0, restarts: 0, hangVerdict: null,
       lastBeat: -1, lastBeatAt: 0, stallCpuMs: -1, died: deferredDeath(), ready: null,
     });
     this.roles.set(spec.name, role);
@@ -635,6 +648,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       name: role.spec.name, incarnation: role.incarnation, cause,
       detail: err ? `${err.name}: ${err.message}` : `exit code ${code}`,
     };
+    if (role.hangVerdict) {
+      info.detectedAt = role.hangVerdict.at;
+      info.stalledMs = role.hangVerdict.stalledMs;
+      role.hangVerdict = null;
+    }
     role.died.reject(new SupervisorError(`actor "${role.spec.name}" exited (${cause})`, 'ERR_ACTOR_EXITED'));
     role.ready?.reject(new SupervisorError(`actor "${role.spec.name}" exited while starting: ${info.detail}`, 'ERR_ACTOR_START'));
     void worker;
@@ -760,6 +778,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (starved && stalled < limit * 10) continue;
       {
         this.stats.hangs++;
+        role.hangVerdict = { at: now, stalledMs: stalled };
         role.pendingCause = role.pendingCause ?? 'hang';
         role.failedAt = role.failedAt || role.lastBeatAt;
         role.state = 'restarting';

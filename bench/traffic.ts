@@ -1,0 +1,235 @@
+// Checked traffic for the fault campaign: one endpoint of a symmetric pair. Each endpoint serves
+// a TCP check server (every byte of every incoming stream compared with the pattern the sender
+// used) and a UDP echo, and sends TCP streams and UDP datagrams (each carrying its own SHA-256)
+// to the other. The same code runs on a Salamander Stack (`stack.net` / `stack.dgram`) and, in
+// the Linux peer process (bench/traffic-peer.ts), on Node's own `net` / `dgram`, i.e. on the
+// Linux kernel's TCP/IP.
+
+import { createHash } from 'node:crypto';
+
+/** The parts of a `net.Socket` used here (Node's and Salamander's both have them). */
+interface SockLike {
+  write(b: Buffer): boolean;
+  end(): void;
+  destroy(): void;
+  resume(): unknown;
+  on(ev: string, f: (...a: never[]) => void): unknown;
+  once(ev: string, f: (...a: never[]) => void): unknown;
+}
+interface ServerLike {
+  listen(port: number, host: string, cb: () => void): unknown;
+  close(): unknown;
+  on(ev: string, f: (...a: never[]) => void): unknown;
+}
+export interface NetLike {
+  createServer(onConn: (s: SockLike) => void): ServerLike;
+  connect(port: number, host: string): SockLike;
+}
+interface UdpLike {
+  bind(port: number, host: string, cb: () => void): unknown;
+  send(b: Buffer, port: number, host: string): unknown;
+  close(): unknown;
+  on(ev: string, f: (...a: never[]) => void): unknown;
+}
+export interface DgramLike {
+  createSocket(type: 'udp4' | 'udp6'): UdpLike;
+}
+
+/** Byte i of stream k. */
+export const pat = (k: number, i: number): number => ((i * 31 + (i >>> 11) * 7 + k * 101) ^ (i >>> 19)) & 0xff;
+
+export function datagram(seq: number, size: number): Buffer {
+  const b = Buffer.alloc(size);
+  b.writeUInt32BE(seq, 0);
+  for (let i = 36; i < size; i++) b[i] = (seq * 13 + i * 7) & 0xff;
+  createHash('sha256').update(b.subarray(36)).digest().copy(b, 4);
+  return b;
+}
+
+export function intact(b: Buffer): boolean {
+  if (b.length < 36) return false;
+  return createHash('sha256').update(b.subarray(36)).digest().equals(b.subarray(4, 36));
+}
+
+export interface TrafficStats {
+  tcpIn: {
+    /** Stream id -> bytes received and checked (the id is the stream's first byte). */
+    bytes: Record<string, number>;
+    completed: number;
+    errors: number;
+    corruptBytes: number;
+  };
+  tcpOut: { bytes: Record<string, number>; ended: number; errors: number; errorCodes: string[] };
+  udp: { sent: number; intactBack: number; corruptDelivered: number; socketErrors: number };
+  udpEcho: { echoed: number; corruptDelivered: number; socketErrors: number };
+}
+
+export const TCP_PORT = 9000;
+export const UDP_PORT = 7;
+
+export class CheckedTraffic {
+  readonly s: TrafficStats = {
+    tcpIn: { bytes: {}, completed: 0, errors: 0, corruptBytes: 0 },
+    tcpOut: { bytes: {}, ended: 0, errors: 0, errorCodes: [] },
+    udp: { sent: 0, intactBack: 0, corruptDelivered: 0, socketErrors: 0 },
+    udpEcho: { echoed: 0, corruptDelivered: 0, socketErrors: 0 },
+  };
+  private server: ServerLike | null = null;
+  private echo: UdpLike | null = null;
+  private client: UdpLike | null = null;
+  private sending = false;
+  private senders: Promise<void>[] = [];
+  private pump: Promise<void> | null = null;
+  private readonly inbound = new Set<SockLike>();
+  /** Each outbound stream's phase (for diagnostics). */
+  readonly state: Record<number, string> = {};
+
+  /** Per-stream TCP pacing in bytes per second (0: as fast as the stack takes it). */
+  tcpRate = 0;
+
+  constructor(
+    private readonly net: NetLike,
+    private readonly dgram: DgramLike,
+  ) {}
+
+  /** TCP check server and UDP echo on `host`. */
+  async serve(host: string): Promise<void> {
+    const t = this.s.tcpIn;
+    this.server = this.net.createServer((c) => {
+      this.inbound.add(c);
+      let k = -1;
+      let pos = 0;
+      c.on('data', (d: Buffer) => {
+        let o = 0;
+        if (k < 0) {
+          k = d[0];
+          o = 1;
+        }
+        for (; o < d.length; o++, pos++) if (d[o] !== pat(k, pos)) t.corruptBytes++;
+        t.bytes[k] = pos;
+      });
+      c.on('end', () => {
+        t.completed++;
+        this.inbound.delete(c);
+        c.end();
+      });
+      c.on('error', () => {
+        t.errors++;
+        this.inbound.delete(c);
+      });
+    });
+    this.server.on('error', () => undefined);
+    await new Promise<void>((res) => this.server!.listen(TCP_PORT, host, () => res()));
+    const e = this.s.udpEcho;
+    const echo = (this.echo = this.dgram.createSocket('udp4'));
+    echo.on('error', () => e.socketErrors++);
+    echo.on('message', (m: Buffer, r: { port: number; address: string }) => {
+      if (!intact(m)) e.corruptDelivered++;
+      e.echoed++;
+      echo.send(m, r.port, r.address);
+    });
+    await new Promise<void>((res) => echo.bind(UDP_PORT, host, () => res()));
+  }
+
+  /** Starts `streams` TCP streams (ids firstId..) and a UDP datagram pump to `peer`. */
+  async start(local: string, peer: string, streams: number, firstId: number): Promise<void> {
+    this.sending = true;
+    const u = this.s.udp;
+    const client = (this.client = this.dgram.createSocket('udp4'));
+    client.on('error', () => u.socketErrors++);
+    client.on('message', (m: Buffer) => (intact(m) ? u.intactBack++ : u.corruptDelivered++));
+    await new Promise<void>((res) => client.bind(0, local, () => res()));
+    this.pump = (async () => {
+      while (this.sending) {
+        for (let i = 0; i < 16; i++) {
+          client.send(datagram(u.sent, 64 + ((u.sent * 97) % 1200)), UDP_PORT, peer);
+          u.sent++;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    for (let n = 0; n < streams; n++) this.senders.push(this.sendStream(firstId + n, peer));
+  }
+
+  private async sendStream(k: number, peer: string): Promise<void> {
+    const o = this.s.tcpOut;
+    const s = this.net.connect(TCP_PORT, peer);
+    let lost = false;
+    s.on('error', (e: Error & { code?: string }) => {
+      lost = true;
+      o.errors++;
+      o.errorCodes.push(e.code ?? e.message);
+    });
+    const connected = await new Promise<boolean>((res) => {
+      s.once('connect', () => res(true));
+      s.once('error', () => res(false));
+    });
+    if (!connected) return;
+    this.state[k] = 'sending';
+    s.write(Buffer.from([k]));
+    let pos = 0;
+    o.bytes[k] = 0;
+    const chunk = Buffer.alloc(64 << 10);
+    const t0 = performance.now();
+    while (this.sending && !lost) {
+      if (this.tcpRate > 0) {
+        const due = t0 + (pos / this.tcpRate) * 1000 - performance.now();
+        if (due > 1) await new Promise((r) => setTimeout(r, due));
+      }
+      for (let i = 0; i < chunk.length; i++) chunk[i] = pat(k, pos + i);
+      pos += chunk.length;
+      o.bytes[k] = pos;
+      if (!s.write(chunk)) await waitDrain(s);
+    }
+    if (lost) return;
+    this.state[k] = 'ending';
+    await new Promise<void>((r) => {
+      s.once('close', () => r());
+      s.resume(); // the receiver's FIN is an 'end' only once the readable side is consumed
+      s.end();
+    });
+    this.state[k] = 'closed';
+    o.ended++;
+  }
+
+  /** Stops sending: ends every stream (waits until each has closed) and the UDP pump. */
+  async stop(): Promise<void> {
+    this.sending = false;
+    await this.pump;
+    await Promise.all(this.senders);
+  }
+
+  /** Waits (bounded) until `expected` inbound streams have ended or failed. */
+  async inboundDone(expected: number, timeoutMs: number): Promise<boolean> {
+    const t = this.s.tcpIn;
+    const deadline = performance.now() + timeoutMs;
+    while (t.completed + t.errors < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    return t.completed + t.errors >= expected;
+  }
+
+  close(): void {
+    this.server?.close();
+    for (const c of this.inbound) c.destroy();
+    this.echo?.close();
+    this.client?.close();
+  }
+}
+
+/** Resolves on 'drain' or 'close', whichever comes first, and removes both listeners. */
+function waitDrain(s: SockLike): Promise<void> {
+  return new Promise<void>((r) => {
+    const done = (): void => {
+      (s as unknown as NodeJS.EventEmitter).off('drain', done).off('close', done);
+      r();
+    };
+    s.once('drain', done);
+    s.once('close', done);
+  });
+}
+
+/** Bytes sent on each stream that the receiver did not get (0 when nothing was lost). */
+export function missingBytes(sent: Record<string, number>, got: Record<string, number>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(sent)) n += Math.max(0, v - (got[k] ?? 0));
+  return n;
+}
