@@ -26,7 +26,7 @@ export interface StackEvents {
   /** A path MTU learned from ICMP (Packet Too Big / Fragmentation Needed). */
   pmtu: (e: Record<string, unknown>) => void;
   exited: (e: ExitInfo) => void;
-  restarted: (e: { name: string; incarnation: number; downtimeMs: number }) => void;
+  restarted: (e: { name: string; incarnation: number; downtimeMs: number; backoffMs?: number }) => void;
   escalated: (e: { name: string; failures: number; last: ExitInfo }) => void;
 }
 

@@ -77,11 +77,14 @@ export interface RoleAssignment {
 
 /** Supervisor -> worker boot messages (before RPC). */
 export type ToWorker =
-  | { type: 'adopt'; role: RoleAssignment; control: import('node:worker_threads').MessagePort };
+  | { type: 'adopt'; role: RoleAssignment; control: import('node:worker_threads').MessagePort }
+  /** A spare booted cold (during the supervisor's start): warm up now (answers 'warmed'). */
+  | { type: 'warm' };
 
 /** Worker -> supervisor messages on the worker's parentPort. */
 export type FromWorker =
   | { type: 'booted' }
+  | { type: 'warmed' }
   | { type: 'ready'; name: string; incarnation: number }
   | { type: 'counter'; name: string; slot: number }
   | { type: 'event'; name: string; event: string; data?: unknown }

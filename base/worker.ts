@@ -11,7 +11,7 @@
 // It returns to the Node event loop every few milliseconds of work and whenever the supervisor
 // raises CONTROL, so RPC messages are served promptly without a second thread.
 
-import { parentPort, MessagePort } from 'node:worker_threads';
+import { parentPort, MessagePort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const nodeEndpoint = require('comlink/dist/umd/node-adapter');
@@ -38,9 +38,14 @@ let runner: ActorRunner | null = null;
 let block: Int32Array;
 let bell: Bell;
 let stopped = false;
+let warmed = false;
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'adopt') adopt(m.role, m.control);
+  else if (m.type === 'warm') {
+    warm();
+    post({ type: 'warmed' });
+  }
 });
 
 preloadKinds();
@@ -53,6 +58,21 @@ try {
 } catch {
   /* no FFI on this platform: the actors that need it report ERR_FFI_UNAVAILABLE */
 }
+/** Runs every actor kind once on a private inline network (lab/warmup.ts), so that adopting a
+ *  role does not pay for V8's first-time compilation (env SALAMANDER_WARMUP=0 skips it). Spares
+ *  booted while the supervisor starts skip it at boot (it would slow every start) and are asked
+ *  for it afterwards ('warm'); later spares do it at boot (workerData.warm). */
+function warm(): void {
+  if (warmed || process.env.SALAMANDER_WARMUP === '0') return;
+  warmed = true;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    (require('../lab/warmup') as typeof import('../lab/warmup')).warmUp();
+  } catch {
+    /* a warm-up is an optimisation: a spare that could not run it is still a spare */
+  }
+}
+if ((workerData as { warm?: boolean } | null)?.warm) warm();
 post({ type: 'booted' });
 
 function adopt(role: RoleAssignment, control: MessagePort): void {
@@ -113,8 +133,10 @@ function threadId(): number {
 function injectFault(kind: FaultKind): void {
   switch (kind) {
     case 'throw':
-      // Outside the RPC handler, so it is an uncaught exception and not a rejected call.
-      setImmediate(() => {
+      // Outside the RPC handler, so it is an uncaught exception and not a rejected call; on
+      // the next tick, not in a setImmediate (the actor loop's own immediate runs first and may
+      // sleep up to MAX_SLEEP_MS before the fault would happen).
+      process.nextTick(() => {
         throw new Error('injected fault: throw');
       });
       return;
@@ -123,14 +145,14 @@ function injectFault(kind: FaultKind): void {
       return;
     case 'hang':
       Atomics.store(block, ActorWord.BUSY, 1);
-      setImmediate(() => {
+      process.nextTick(() => {
         for (;;) {
           /* a hang: busy, heartbeat stalled; only terminate() ends it */
         }
       });
       return;
     case 'oom': {
-      setImmediate(() => {
+      process.nextTick(() => {
         const hog: number[][] = [];
         for (;;) hog.push(new Array(1 << 16).fill(hog.length));
       });

@@ -1,11 +1,12 @@
 // The fault campaign (`npm run campaign [-- --faults N --seed S --peer stack|linux]`): checked
 // traffic flows while random faults hit every actor: throw, exit, terminate, hang, oom, and
-// corrupt records in the packet rings. Two setups:
-//   --peer stack (default): two Salamander Stacks in this process joined by a wire; faults hit
-//     the actors of both;
-//   --peer linux (root): one Stack on a TAP device whose other end is in a network namespace of
-//     our own (salcp-*, 192.0.2.0/24), where bench/traffic-peer.js runs the same traffic on
-//     the Linux kernel's TCP/IP; faults hit the Stack's actors (its TAP NIC included).
+// corrupt records in the packet rings. The stack under test ("a") talks to:
+//   --peer stack (default): Stack "b" in this process over a wire (192.0.2.0/24); faults hit
+//     the actors of both stacks;
+//   --peer linux (root): Linux, over a TAP device whose other end is in a network namespace of
+//     our own (salcp-*, 198.51.100.0/24), where bench/traffic-peer.js runs the same traffic on
+//     the kernel's TCP/IP; faults hit the Stack's actors (its TAP NIC included);
+//   --peer both (root): both at once, a with two links (wire and TAP).
 // Traffic (bench/traffic.ts), both directions: TCP streams of deterministic bytes checked byte
 // by byte at the receiver (and the byte counts compared at the end), UDP datagrams carrying
 // their own SHA-256, echoed back and checked. Reports faults by kind, restarts, escalations,
@@ -13,8 +14,9 @@
 // lose), undetected hangs, hang detection and recovery times.
 
 import * as path from 'node:path';
-import { spawn, ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { Stack } from '../api/stack';
+import type { StackLinkConfig } from '../api/config';
 import { SeededRandom } from '../base/clock';
 import type { FaultKind } from '../base/types';
 import type { ExitInfo } from '../supervisor/supervisor';
@@ -27,7 +29,7 @@ const KINDS: Fault[] = ['throw', 'exit', 'terminate', 'hang', 'oom', 'corrupt-le
 interface Args {
   faults: number;
   seed: number;
-  peer: 'stack' | 'linux';
+  peer: 'stack' | 'linux' | 'both';
   streams: number;
   /** Per-stream TCP pacing, Mbit/s (0: unpaced). */
   tcpMbps: number;
@@ -42,9 +44,9 @@ function parse(argv: string[]): Args {
     else if (argv[i] === '--tcp-mbps') a.tcpMbps = Number(argv[++i]);
     else if (argv[i] === '--peer') {
       const p = argv[++i];
-      if (p !== 'stack' && p !== 'linux') throw new Error(`--peer must be "stack" or "linux" (got ${p})`);
+      if (p !== 'stack' && p !== 'linux' && p !== 'both') throw new Error(`--peer must be "stack", "linux" or "both" (got ${p})`);
       a.peer = p;
-    } else throw new Error(`unknown argument ${argv[i]} (use --faults N --seed S --peer stack|linux --streams K --tcp-mbps M)`);
+    } else throw new Error(`unknown argument ${argv[i]} (use --faults N --seed S --peer stack|linux|both --streams K --tcp-mbps M)`);
   }
   if (!Number.isInteger(a.faults) || a.faults < 0) throw new Error('--faults must be a non-negative integer (0: traffic only, a baseline)');
   if (!Number.isInteger(a.seed)) throw new Error('--seed must be an integer');
@@ -64,10 +66,19 @@ const log = (m: string): void => {
 const round = (x: number): number => Math.round(x * 10) / 10;
 
 // The hang detector runs at 60 ms here (the default is 80): the target is detection within 100 ms.
-const SUP = { spares: 2, hangTimeoutMs: 60 };
+// Actor heaps are capped at 64 MiB (default 256): an injected oom then fills its heap in a
+// quarter of the time; the actors' state lives in shared memory, outside that heap.
+// Restarts are immediate (no back-off: these faults are injected, not a crash loop; the default
+// policy pauses 5..100 ms before the 3rd..6th restart of a role within 5 s, and this campaign
+// hits every actor every few seconds). The report gives recovery with and without any back-off.
+const SUP = { spares: 2, hangTimeoutMs: 60, maxOldGenerationSizeMb: 64, restart: { backoffMs: [0] } };
 
-/** The far end of the traffic: another Stack in this process, or the Linux peer process. */
+/** One far end of the traffic: another Stack in this process, or the Linux peer process. */
 interface Far {
+  label: string;
+  nearAddr: string;
+  farAddr: string;
+  /** Stacks of this far end to inject faults into (besides the near stack). */
   stacks: Stack[];
   start(): Promise<void>;
   /** Ends the far side's streams, waits for ours to end there, returns its stats. */
@@ -82,103 +93,123 @@ const traffic = (s: Stack, args: Args): CheckedTraffic => {
 };
 const bytesPerS = (args: Args): number => (args.tcpMbps * 1e6) / 8;
 
-async function stackPeer(args: Args): Promise<{ near: Stack; far: Far }> {
-  const mk = (name: string, addr: string): Stack =>
-    new Stack({ name, links: [{ name: 'w0', type: 'wire', addresses: [addr] }], supervisor: SUP });
-  const a = mk('a', '192.0.2.1/24');
-  const b = mk('b', '192.0.2.2/24');
-  await a.start();
+/** Stack B on an in-process wire (the near stack's link w0, 192.0.2.0/24). */
+async function stackFar(a: Stack, args: Args): Promise<Far> {
+  const b = new Stack({ name: 'b', links: [{ name: 'w0', type: 'wire', addresses: ['192.0.2.2/24'] }], supervisor: SUP });
   await b.start();
   await Stack.join(a, 'w0', b, 'w0');
   const tb = traffic(b, args);
   await tb.serve('192.0.2.2');
   return {
-    near: a,
-    far: {
-      stacks: [a, b],
-      start: () => tb.start('192.0.2.2', '192.0.2.1', args.streams, 100),
-      async stop(expectIn) {
-        await tb.stop();
-        await tb.inboundDone(expectIn, 60_000);
-        return tb.s;
-      },
-      async close() {
-        tb.close();
-        await b.stop();
-        await a.stop();
-      },
+    label: 'Salamander stack over an in-process wire',
+    nearAddr: '192.0.2.1',
+    farAddr: '192.0.2.2',
+    stacks: [b],
+    start: () => tb.start('192.0.2.2', '192.0.2.1', args.streams, 100),
+    async stop(expectIn) {
+      await tb.stop();
+      await tb.inboundDone(expectIn, 60_000);
+      return tb.s;
+    },
+    async close() {
+      tb.close();
+      await b.stop();
     },
   };
 }
 
-async function linuxPeer(args: Args): Promise<{ near: Stack; far: Far }> {
-  const skip = tapTestsSkipReason();
-  if (skip) throw new Error(`--peer linux: ${skip}`);
-  const ns = new Netns('cp');
-  (ns as unknown as { name: string }).name = `salcp-${uniq()}`;
-  const dev = `salcp${uniq()}`.slice(0, 15);
-  let stack: Stack | null = null;
-  let peer: ChildProcess | null = null;
-  const cleanup = async (): Promise<void> => {
-    if (peer && peer.exitCode === null) {
+/** Linux in namespace `ns`, on the other end of the near stack's TAP device `dev`
+ *  (198.51.100.0/24), running bench/traffic-peer.js on the kernel's sockets. */
+async function linuxFar(ns: Netns, dev: string, args: Args): Promise<Far> {
+  ns.adopt(dev, '198.51.100.2/24');
+  const script = path.join(__dirname, 'traffic-peer.js');
+  const peer = quietPipes(
+    spawn('ip', ['netns', 'exec', ns.name, process.execPath, script, '198.51.100.2', '198.51.100.1', String(args.streams), String(bytesPerS(args))], { stdio: ['pipe', 'pipe', 'pipe'] }),
+  );
+  let out = '';
+  let err = '';
+  peer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  peer.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const close = async (): Promise<void> => {
+    if (peer.exitCode === null && peer.signalCode === null) {
       peer.kill('SIGKILL');
       await waitExit(peer, 5000);
     }
-    await stack?.stop();
-    ns.del();
-    delLinkIfAny(dev);
   };
   try {
-    ns.add();
-    stack = new Stack({ name: 'a', links: [{ name: 'tap0', type: 'tap', device: dev, addresses: ['192.0.2.1/24'] }], supervisor: SUP });
-    await stack.start();
-    ns.adopt(dev, '192.0.2.2/24');
-    const script = path.join(__dirname, 'traffic-peer.js');
-    peer = quietPipes(spawn('ip', ['netns', 'exec', ns.name, process.execPath, script, '192.0.2.2', '192.0.2.1', String(args.streams), String(bytesPerS(args))], { stdio: ['pipe', 'pipe', 'pipe'] }));
-    let out = '';
-    let err = '';
-    peer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    peer.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     await waitOutput(peer, /ready/, 20_000);
-    const p = peer;
-    return {
-      near: stack,
-      far: {
-        stacks: [stack],
-        start: async () => void p.stdin!.write('start\n'),
-        async stop(expectIn) {
-          p.stdin!.write(`stop ${expectIn}\n`);
-          const code = await waitExit(p, 90_000);
-          const line = out.split('\n').find((l) => l.startsWith('{'));
-          if (code !== 0 || !line) throw new Error(`Linux peer failed (exit ${code}): ${err.trim().slice(-500)}`);
-          return JSON.parse(line) as TrafficStats;
-        },
-        close: cleanup,
-      },
-    };
   } catch (e) {
-    await cleanup();
+    await close();
     throw e;
   }
+  return {
+    label: 'Linux over TAP',
+    nearAddr: '198.51.100.1',
+    farAddr: '198.51.100.2',
+    stacks: [],
+    start: async () => void peer.stdin!.write('start\n'),
+    async stop(expectIn) {
+      peer.stdin!.write(`stop ${expectIn}\n`);
+      const code = await waitExit(peer, 90_000);
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) throw new Error(`Linux peer failed (exit ${code}): ${err.trim().slice(-500)}`);
+      return JSON.parse(line) as TrafficStats;
+    },
+    close,
+  };
 }
 
 export async function campaign(args: Args): Promise<Record<string, unknown>> {
   const rnd = new SeededRandom(args.seed);
-  const { near: a, far } = args.peer === 'linux' ? await linuxPeer(args) : await stackPeer(args);
-  const nearAddr = '192.0.2.1';
-  const farAddr = '192.0.2.2';
-  const ta = traffic(a, args);
-  await ta.serve(nearAddr);
-  await ta.start(nearAddr, farAddr, args.streams, 0);
-  await far.start();
+  const withStack = args.peer !== 'linux';
+  const withLinux = args.peer !== 'stack';
+  if (withLinux) {
+    const skip = tapTestsSkipReason();
+    if (skip) throw new Error(`--peer ${args.peer}: ${skip}`);
+  }
+  const ns = new Netns('cp');
+  (ns as unknown as { name: string }).name = `salcp-${uniq()}`;
+  const dev = `salcp${uniq()}`.slice(0, 15);
+  const links: StackLinkConfig[] = [];
+  if (withStack) links.push({ name: 'w0', type: 'wire', addresses: ['192.0.2.1/24'] });
+  if (withLinux) links.push({ name: 'tap0', type: 'tap', device: dev, addresses: ['198.51.100.1/24'] });
+  const a = new Stack({ name: 'a', links, supervisor: SUP });
+  const fars: Far[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const f of fars.splice(0)) await f.close().catch(() => undefined);
+    await a.stop().catch(() => undefined);
+    if (withLinux) {
+      ns.del();
+      delLinkIfAny(dev);
+    }
+  };
+  try {
+    if (withLinux) ns.add();
+    await a.start();
+    if (withStack) fars.push(await stackFar(a, args));
+    if (withLinux) fars.push(await linuxFar(ns, dev, args));
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  const pairs = fars.map((far) => ({ far, near: traffic(a, args) }));
+  for (const { far, near } of pairs) {
+    await near.serve(far.nearAddr);
+    await near.start(far.nearAddr, far.farAddr, args.streams, 0);
+    await far.start();
+  }
   log('traffic started');
 
   // Faults.
-  const stacks = far.stacks;
+  const stacks = [a, ...fars.flatMap((f) => f.stacks)];
   const byKind: Record<string, number> = {};
   const msByKind: Record<string, number[]> = {};
   /** Failure detected (exit seen) -> restarted actor serving. */
   const recovery: number[] = [];
+  /** The same without the restart policy's deliberate back-off (a role restarted several times
+   *  within the policy's period waits 5..100 ms before its restart: supervisor/policy.ts). */
+  const recoveryNoBackoff: number[] = [];
+  const backoffs: number[] = [];
   /** Fault injected -> serving (includes the fault's own course: an oom fills its heap first). */
   const faultToServing: number[] = [];
   /** Hang injected -> supervisor's verdict. */
@@ -223,12 +254,19 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
           detected = e;
         }
       };
+      let backoff = 0;
+      const onRestarted = (e: { name: string; backoffMs?: number }): void => {
+        if (e.name === actor) backoff = e.backoffMs ?? 0;
+      };
       s.on('exited', onExit);
+      s.on('restarted', onRestarted);
       await s.inject(actor, kind);
       try {
         await restarted;
         faultToServing.push(performance.now() - tf);
         recovery.push(performance.now() - (detectedAt || tf));
+        recoveryNoBackoff.push(performance.now() - (detectedAt || tf) - backoff);
+        if (backoff > 0) backoffs.push(backoff);
         if (kind === 'hang' && detected) {
           const d = detected as ExitInfo;
           hangDetect.push((d.detectedAt ?? detectedAt) - tf);
@@ -238,6 +276,7 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
         if (kind === 'hang') undetectedHangs++;
       }
       s.off('exited', onExit);
+      s.off('restarted', onRestarted);
       await s.supervisor.sparesReady();
     }
     (msByKind[kind] ??= []).push(performance.now() - tk);
@@ -247,19 +286,6 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
   const faultSeconds = (performance.now() - t0) / 1000;
 
   // Wind down: both sides end their streams; each waits for the other's to end.
-  log('faults done; stopping near senders');
-  const diag = setInterval(() => log(`near out ${JSON.stringify(ta.state)} ${JSON.stringify(ta.s.tcpOut)} in ${JSON.stringify(ta.s.tcpIn)}`), 5000);
-  await ta.stop();
-  log('near senders stopped; stopping far');
-  const farStats = await far.stop(args.streams);
-  log('far stopped');
-  clearInterval(diag);
-  await ta.inboundDone(args.streams, 60_000);
-  const nearStats = ta.s;
-  // Let the last echoes arrive (bounded).
-  const deadline = performance.now() + 2000;
-  while (nearStats.udp.intactBack < nearStats.udp.sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-
   const side = (me: TrafficStats, other: TrafficStats): Record<string, unknown> => ({
     tcpStreamsSent: Object.keys(me.tcpOut.bytes).length,
     tcpStreamsEnded: me.tcpOut.ended,
@@ -275,12 +301,34 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
     udpCorruptDelivered: me.udp.corruptDelivered + other.udpEcho.corruptDelivered,
     udpSocketErrors: me.udp.socketErrors + other.udpEcho.socketErrors,
   });
-  const tcpLost = nearStats.tcpOut.errors + farStats.tcpOut.errors + nearStats.tcpIn.errors + farStats.tcpIn.errors;
+  const traffics: Record<string, unknown>[] = [];
+  let tcpLost = 0;
+  let corrupted = 0;
+  let missing = 0;
+  for (const { far, near } of pairs) {
+    log(`${far.label}: stopping near senders`);
+    const diag = setInterval(() => log(`near out ${JSON.stringify(near.state)} ${JSON.stringify(near.s.tcpOut)} in ${JSON.stringify(near.s.tcpIn)}`), 5000);
+    await near.stop();
+    log('near senders stopped; stopping far');
+    const farStats = await far.stop(args.streams);
+    clearInterval(diag);
+    await near.inboundDone(args.streams, 60_000);
+    const nearStats = near.s;
+    // Let the last echoes arrive (bounded).
+    const deadline = performance.now() + 2000;
+    while (nearStats.udp.intactBack < nearStats.udp.sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    tcpLost += nearStats.tcpOut.errors + farStats.tcpOut.errors + nearStats.tcpIn.errors + farStats.tcpIn.errors;
+    for (const t of [nearStats, farStats]) corrupted += t.tcpIn.corruptBytes + t.udp.corruptDelivered + t.udpEcho.corruptDelivered;
+    missing += missingBytes(nearStats.tcpOut.bytes, farStats.tcpIn.bytes) + missingBytes(farStats.tcpOut.bytes, nearStats.tcpIn.bytes);
+    traffics.push({ peer: far.label, stackToPeer: side(nearStats, farStats), peerToStack: side(farStats, nearStats) });
+    near.close();
+  }
   const report = {
-    peer: args.peer === 'linux' ? 'Linux over TAP' : 'Salamander stack over an in-process wire',
+    peers: fars.map((f) => f.label),
     seed: args.seed,
     streamsEachWay: args.streams,
     tcpPacingMbpsPerStream: args.tcpMbps || 'unpaced',
+    actorsUnderFault: stacks.flatMap((s) => s.supervisor.actorNames().map((n) => `${s.name}/${n}`)),
     faultsInjected: args.faults,
     byKind,
     meanMsPerFaultByKind: Object.fromEntries(Object.entries(msByKind).map(([k, v]) => [k, round(v.reduce((x, y) => x + y, 0) / v.length)])),
@@ -292,17 +340,18 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
     undetectedHangs,
     hangDetectionMs: { fromInjection: { p50: round(pct(hangDetect, 0.5)), p99: round(pct(hangDetect, 0.99)), max: round(pct(hangDetect, 1)) }, fromLastHeartbeat: { p50: round(pct(hangSinceBeat, 0.5)), p99: round(pct(hangSinceBeat, 0.99)), max: round(pct(hangSinceBeat, 1)) } },
     recoveryMs: { p50: round(pct(recovery, 0.5)), p99: round(pct(recovery, 0.99)), n: recovery.length },
+    recoveryWithoutPolicyBackoffMs: { p50: round(pct(recoveryNoBackoff, 0.5)), p99: round(pct(recoveryNoBackoff, 0.99)) },
+    restartsWithPolicyBackoff: { n: backoffs.length, meanMs: round(backoffs.reduce((x, y) => x + y, 0) / (backoffs.length || 1)) },
     faultToServingMs: { p50: round(pct(faultToServing, 0.5)), p99: round(pct(faultToServing, 0.99)) },
     tcpConnectionsLost: tcpLost,
-    corruptedBytesDelivered: nearStats.tcpIn.corruptBytes + farStats.tcpIn.corruptBytes + nearStats.udp.corruptDelivered + farStats.udp.corruptDelivered + nearStats.udpEcho.corruptDelivered + farStats.udpEcho.corruptDelivered,
-    nearToFar: side(nearStats, farStats),
-    farToNear: side(farStats, nearStats),
+    corruptedBytesDelivered: corrupted,
+    tcpMissingBytes: missing,
+    traffic: traffics,
     ringCorruptRecordsDetected: stacks.flatMap((s) => s.supervisor.status().links).reduce((n, l) => n + l.corrupt, 0),
     faultSeconds: round(faultSeconds),
     wallSeconds: round((performance.now() - t0) / 1000),
   };
-  ta.close();
-  await far.close();
+  await cleanup();
   return report;
 }
 

@@ -18,7 +18,7 @@ import { Counters } from '../base/actor';
 import { Topology, RoleResources } from '../base/topology';
 import { insertStage, removeStage, StageHost, StagePorts } from '../base/stages';
 import {
-  ActorApi, ActorSpec, FaultKind, FAULT_KINDS, FromWorker, LinkSpec, PipelineSpec, RestartPolicy,
+  ActorApi, ActorSpec, FaultKind, FAULT_KINDS, FromWorker, LinkSpec, PipelineSpec, RestartPolicy, ToWorker,
 } from '../base/types';
 import { RestartHistory, resolvePolicy } from './policy';
 
@@ -38,7 +38,8 @@ export interface ExitInfo {
 export interface SupervisorEvents {
   started: (e: { name: string; incarnation: number }) => void;
   exited: (e: ExitInfo) => void;
-  restarted: (e: { name: string; incarnation: number; downtimeMs: number }) => void;
+  /** downtimeMs: failure detected -> serving again, including backoffMs (the policy's pause). */
+  restarted: (e: { name: string; incarnation: number; downtimeMs: number; backoffMs?: number }) => void;
   escalated: (e: { name: string; failures: number; last: ExitInfo }) => void;
   'actor-event': (e: { name: string; event: string; data?: unknown }) => void;
 }
@@ -56,6 +57,9 @@ export interface SupervisorOptions {
   maxOldGenerationSizeMb?: number;
   /** Time a worker has to adopt its role (default 10 s). */
   readyTimeoutMs?: number;
+  /** Restart policy for every actor that does not set its own fields (defaults: one_for_one,
+   *  intensity 10 per 5000 ms, back-off [0, 0, 5, 20, 50, 100] ms by restarts in the window). */
+  restart?: Partial<RestartPolicy>;
 }
 
 interface Role extends RoleResources {
@@ -88,6 +92,9 @@ interface Spare {
   worker: Worker;
   heapMb: number;
   booted: Promise<void>;
+  /** Resolves once the spare has warmed up (lab/warmup.ts), or at once if it will not. */
+  warmed: Promise<void>;
+  warmRequested: boolean;
   adopted: boolean;
 }
 
@@ -128,6 +135,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly roles = new Map<string, Role>();
   private readonly topo: Topology;
   private readonly spares: Spare[] = [];
+  /** start() has launched every actor (spares booted from now on warm up at boot). */
+  private running = false;
   private readonly opts: Required<SupervisorOptions>;
   private hangTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -144,6 +153,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       ringCapacity: opts.ringCapacity ?? 1 << 20,
       maxOldGenerationSizeMb: opts.maxOldGenerationSizeMb ?? 256,
       readyTimeoutMs: opts.readyTimeoutMs ?? 10000,
+      restart: opts.restart ?? {},
     };
     this.topo = new Topology(this.opts.ringCapacity);
   }
@@ -158,6 +168,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     for (const l of spec.links) this.topo.addLink(l);
     // Start in declaration order (rest_for_one restarts follow the same order).
     for (const a of spec.actors) await this.launch(this.roles.get(a.name)!);
+    this.running = true;
+    this.warmIdleSpares();
     this.startHangDetector();
   }
 
@@ -397,6 +409,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.fillSpares();
       const pending = this.spares.slice();
       await Promise.all(pending.map((s) => s.booted.catch(() => undefined)));
+      await Promise.all(pending.map((s) => s.warmed));
       if (this.spares.length >= this.opts.spares || this.closed) return;
     }
   }
@@ -461,7 +474,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private createRole(spec: ActorSpec): Role {
-    const policy = resolvePolicy(spec.restart);
+    const policy = resolvePolicy({ ...(this.opts.restart ?? {}), ...(spec.restart ?? {}) });
     const res = this.topo.addRole(spec);
     const role: Role = Object.assign(res, {
       policy, history: new RestartHistory(policy), state: 'stopped' as RoleState, incarnation: -1,
@@ -485,26 +498,44 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   // ---- spares
 
   private bootSpare(heapMb: number): Spare {
-    const worker = new Worker(WORKER_SCRIPT, { resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+    // Spares booted after start() warm up as part of their boot; those of start() itself do
+    // it once the start is done (warmIdleSpares), so a start does not wait for warm-ups.
+    const warm = this.running;
+    const worker = new Worker(WORKER_SCRIPT, { workerData: { warm }, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
     let resolveBoot!: () => void;
     let rejectBoot!: (e: Error) => void;
+    let resolveWarm!: () => void;
     const spare: Spare = {
-      worker, heapMb, adopted: false,
+      worker, heapMb, adopted: false, warmRequested: warm,
       booted: new Promise<void>((res, rej) => ((resolveBoot = res), (rejectBoot = rej))),
+      warmed: new Promise<void>((res) => (resolveWarm = res)),
     };
     spare.booted.catch(() => undefined);
     const onMsg = (m: FromWorker): void => {
-      if (m.type === 'booted') resolveBoot();
+      if (m.type === 'booted') {
+        resolveBoot();
+        if (warm) resolveWarm();
+      } else if (m.type === 'warmed') resolveWarm();
     };
     worker.on('message', onMsg);
     worker.once('error', (e) => rejectBoot(e));
     worker.once('exit', (code) => {
       rejectBoot(new SupervisorError(`spare worker exited (${code}) before adopting a role`, 'ERR_SPARE_EXIT'));
+      resolveWarm();
       const i = this.spares.indexOf(spare);
       if (i >= 0) this.spares.splice(i, 1);
     });
     worker.unref();
     return spare;
+  }
+
+  /** Asks the spares booted cold during start() to warm up now. */
+  private warmIdleSpares(): void {
+    for (const s of this.spares) {
+      if (s.warmRequested) continue;
+      s.warmRequested = true;
+      s.worker.postMessage({ type: 'warm' } satisfies ToWorker);
+    }
   }
 
   private fillSpares(): void {
@@ -705,7 +736,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       r.restarts++;
       this.stats.restarted++;
       this.recoveryMs.push(downtimeMs);
-      this.emit('restarted', { name: r.spec.name, incarnation: r.incarnation, downtimeMs });
+      this.emit('restarted', { name: r.spec.name, incarnation: r.incarnation, downtimeMs, backoffMs: r === role ? backoff : 0 });
     }
   }
 
