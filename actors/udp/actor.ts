@@ -966,6 +966,13 @@ export class UdpCore implements ActorCore {
         const lu = !isZero(s.laddr) && !isMulticast(fam, s.laddr) && !this.isBroadcast(fam, s.laddr);
         src = lu ? s.laddr : this.sourceFor(fam, dst);
         if (src === null && fam === 6) code = ERRNO_EADDRNOTAVAIL;
+        // Bound to an address the stack no longer has (removed at runtime): Linux's route
+        // lookup then fails the send with ENETUNREACH (measured on Linux 6.x). The binding is
+        // kept, and sends work again once the address is back. IPv6 link-local addresses are
+        // IP's own, never in the stack's list.
+        else if (lu && this.local !== null && !this.isLocal(fam, s.laddr) && !(fam === 6 && ((s.laddr[0] & 0xffc00000) >>> 0) === 0xfe800000)) {
+          code = ERRNO_ENETUNREACH;
+        }
       }
     }
     const ip = this.ctx.out('ip');

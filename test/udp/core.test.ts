@@ -291,4 +291,32 @@ describe('udp core (inline)', () => {
     expect([a.reply(again)!.codeName, a.reply(again)!.port]).to.deep.equal(['OK', port]);
     expect(a.events().filter((e) => e.kind === EV_DATAGRAM)).to.have.length(0);
   });
+
+  it('a socket bound to an address that is removed stays bound: sends fail with ENETUNREACH (as Linux), nothing arrives, and both work again once the address is back', () => {
+    const { p, a, b } = twoHosts();
+    bound(p, a, a.bind(1, 5000, '192.0.2.1'));
+    bound(p, a, a.bind(3, 5001)); // wildcard: unaffected
+    bound(p, b, b.bind(2, 6000, '192.0.2.2'));
+    a.send(1, 6000, '192.0.2.2', 'before', 101);
+    runUntil(p, () => a.reply(101) !== undefined && b.datagrams(2).length === 1);
+    expect(a.reply(101)!.codeName).to.equal('OK');
+    // The stack removes 192.0.2.1 (Stack.removeAddress sends the new list to the UDP actor; IP
+    // keeps it here, so the wildcard socket's datagram, sourced by IP, still goes out).
+    p.control('udpa', 'setAddresses', { addresses: [] });
+    a.send(1, 6000, '192.0.2.2', 'while gone', 102);
+    a.send(3, 6000, '192.0.2.2', 'wildcard', 103);
+    runUntil(p, () => a.reply(102) !== undefined && a.reply(103) !== undefined);
+    expect(a.reply(102)!.codeName).to.equal('ENETUNREACH');
+    expect(a.reply(103)!.codeName).to.equal('OK');
+    runUntil(p, () => b.datagrams(2).length === 2);
+    expect(b.datagrams(2).map((d) => Buffer.from(d.payload).toString())).to.deep.equal(['before', 'wildcard']);
+    expect(a.counters()['udp.tx.drop.ENETUNREACH'] ?? a.counters()['tx.drop.ENETUNREACH']).to.equal(1);
+    // Re-added: the same socket sends again, with its own address.
+    p.control('udpa', 'setAddresses', { addresses: ['192.0.2.1/24'] });
+    a.send(1, 6000, '192.0.2.2', 'after', 104);
+    runUntil(p, () => a.reply(104) !== undefined && b.datagrams(2).length === 3);
+    expect(a.reply(104)!.codeName).to.equal('OK');
+    const last = b.datagrams(2)[2];
+    expect([Buffer.from(last.payload).toString(), fmt4(last.addr), last.port]).to.deep.equal(['after', '192.0.2.1', 5000]);
+  });
 });
