@@ -1,8 +1,8 @@
 // Resilience contract against Linux over TAP (root only; skips otherwise): curl in a namespace of
 // our own (salrc-*, 192.0.2.0/24) downloads 32 000 000 bytes from a Node http server running on a
 // Salamander Stack while the stack's link goes down and up and its address is removed and re-added;
-// the body's SHA-256 must match. (Route failover between two TAP links is not covered here yet:
-// docs/resilience.md.)
+// the body's SHA-256 must match. (Route failover between two TAP links, with a curl download from
+// Linux across it: test/reconfig/failover-tap.test.ts; docs/resilience.md.)
 
 import { expect } from 'chai';
 import * as http from 'node:http';
