@@ -36,7 +36,7 @@ async function pair(tag: string, tcp: Record<string, unknown> = {}): Promise<[St
 
 function resets(s: Stack): number {
   const c = s.supervisor.counters('tcp') as Record<string, number>;
-  return (c['tcp.reset'] ?? 0) + (c['tcp.rx-reset'] ?? 0) + (c['tcp.address-gone-abort'] ?? 0);
+  return (c['tcp.reset'] ?? 0) + (c['tcp.rst-sent'] ?? 0) + (c['tcp.address-gone-abort'] ?? 0);
 }
 
 async function echoServer(B: Stack, port: number, host = '192.0.2.2'): Promise<{ srv: Server; errors: string[] }> {
