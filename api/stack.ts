@@ -90,7 +90,10 @@ export class Stack extends EventEmitter<StackEvents> {
     this.supervisor.on('escalated', (e) => this.emit('escalated', e));
     this.supervisor.on('actor-event', (e) => {
       const d = (e.data ?? {}) as Record<string, unknown>;
-      if (e.event === 'link' && e.name.startsWith('nic:')) this.emit('link', { link: e.name.slice(4), up: !!d.up, carrier: d.carrier as boolean });
+      if (e.event === 'link' && e.name.startsWith('nic:')) {
+        this.onCarrier(e.name.slice(4), d.carrier !== false);
+        this.emit('link', { link: e.name.slice(4), up: !!d.up, carrier: d.carrier as boolean });
+      }
       else if (e.event === 'address') this.emit('address', d as never);
       else if (e.event === 'route') this.emit('route', d);
       else if (e.event === 'conflict') this.emit('conflict', d);
@@ -147,7 +150,7 @@ export class Stack extends EventEmitter<StackEvents> {
 
   private ipConfig(): Record<string, unknown> {
     return {
-      interfaces: this.links().map((l) => ({ name: l.name, mac: this.macOf(l), mtu: l.mtu ?? 1500, addresses: l.addresses ?? [], up: l.up !== false })),
+      interfaces: this.links().map((l) => ({ name: l.name, mac: this.macOf(l), mtu: l.mtu ?? 1500, addresses: l.addresses ?? [], up: l.up !== false && !this.noCarrier.has(l.name) })),
       routes: (this.config.routes ?? []).map((r) => ({ ...r })),
       forwarding: this.config.forwarding ?? false,
     };
@@ -320,10 +323,29 @@ export class Stack extends EventEmitter<StackEvents> {
   async setLinkState(name: string, up: boolean): Promise<void> {
     const l = this.link(name);
     await this.supervisor.control(nicName(name), 'setUp', { up });
-    await this.supervisor.control(IP, 'setLinkState', { iface: name, up });
+    await this.supervisor.control(IP, 'setLinkState', { iface: name, up: up && !this.noCarrier.has(name) });
     l.up = up;
     this.supervisor.setDesiredConfig(nicName(name), this.nicSpec(l).config);
     await this.syncIpDesired();
+  }
+
+  /** TAP links whose NIC reports no carrier (the kernel side went down). */
+  private readonly noCarrier = new Set<string>();
+
+  /** A TAP NIC lost or regained its carrier (actors/nic/tap.ts: a write found the kernel side
+   *  down; a probe or a received frame found it up): IP sees the interface as down meanwhile,
+   *  so its routes stop being used and traffic fails over to another link, as a router does
+   *  when a cable is pulled. (Only TAP links: a wire's cable is a lab device of its own.) */
+  private onCarrier(name: string, carrier: boolean): void {
+    const l = this.links().find((x) => x.name === name);
+    if (!l || l.type !== 'tap' || carrier === !this.noCarrier.has(name)) return;
+    if (carrier) this.noCarrier.delete(name);
+    else this.noCarrier.add(name);
+    if (!this.started) return;
+    this.supervisor
+      .control(IP, 'setLinkState', { iface: name, up: l.up !== false && carrier })
+      .then(() => this.syncIpDesired())
+      .catch(() => undefined); // IP restarting: it starts from the desired config
   }
 
   async setForwarding(on: boolean): Promise<void> {

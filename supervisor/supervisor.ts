@@ -95,6 +95,8 @@ interface Spare {
   /** Resolves once the spare has warmed up (lab/warmup.ts), or at once if it will not. */
   warmed: Promise<void>;
   warmRequested: boolean;
+  /** Booted and warm: adopts a role at once. */
+  ready: boolean;
   adopted: boolean;
 }
 
@@ -497,16 +499,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   // ---- spares
 
-  private bootSpare(heapMb: number): Spare {
+  private bootSpare(heapMb: number, warm = this.running): Spare {
     // Spares booted after start() warm up as part of their boot; those of start() itself do
     // it once the start is done (warmIdleSpares), so a start does not wait for warm-ups.
-    const warm = this.running;
     const worker = new Worker(WORKER_SCRIPT, { workerData: { warm }, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
     let resolveBoot!: () => void;
     let rejectBoot!: (e: Error) => void;
     let resolveWarm!: () => void;
     const spare: Spare = {
-      worker, heapMb, adopted: false, warmRequested: warm,
+      worker, heapMb, adopted: false, warmRequested: warm, ready: false,
       booted: new Promise<void>((res, rej) => ((resolveBoot = res), (rejectBoot = rej))),
       warmed: new Promise<void>((res) => (resolveWarm = res)),
     };
@@ -514,8 +515,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const onMsg = (m: FromWorker): void => {
       if (m.type === 'booted') {
         resolveBoot();
-        if (warm) resolveWarm();
-      } else if (m.type === 'warmed') resolveWarm();
+        if (warm) {
+          spare.ready = true;
+          resolveWarm();
+        }
+      } else if (m.type === 'warmed') {
+        spare.ready = true;
+        resolveWarm();
+      }
     };
     worker.on('message', onMsg);
     worker.once('error', (e) => rejectBoot(e));
@@ -547,8 +554,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private async takeSpare(heapMb: number): Promise<Spare> {
     for (;;) {
-      const i = this.spares.findIndex((s) => s.heapMb === heapMb);
-      const spare = i >= 0 ? this.spares.splice(i, 1)[0] : this.bootSpare(heapMb);
+      // Best a spare that is booted and warm, then one still warming up or booting; with none,
+      // boot one without the warm-up (someone is waiting for it).
+      let i = this.spares.findIndex((s) => s.heapMb === heapMb && s.ready);
+      if (i < 0) i = this.spares.findIndex((s) => s.heapMb === heapMb);
+      const spare = i >= 0 ? this.spares.splice(i, 1)[0] : this.bootSpare(heapMb, false);
       spare.worker.ref(); // we are waiting on it now: keep the process alive
       setImmediate(() => this.fillSpares());
       try {
@@ -601,6 +611,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     role.lastBeat = -1;
     role.lastBeatAt = performance.now();
     role.stallCpuMs = -1;
+    // The control block still holds the dead incarnation's BUSY and TID: until the new worker
+    // takes the role (it sets both in adopt()), the hang detector must not read them as a
+    // busy thread with a still heartbeat (a spare finishing its warm-up first took >80 ms).
+    // An adoption that never completes is caught by readyTimeoutMs.
+    Atomics.store(role.blockI32, ActorWord.BUSY, 0);
+    Atomics.store(role.blockI32, ActorWord.TID, 0);
     worker.postMessage({ type: 'adopt', role: this.topo.assignment(role.spec.name, role.incarnation), control: port2 }, [port2]);
     try {
       await ready;

@@ -217,6 +217,11 @@ export interface TapLinkOptions extends BaseLinkOptions {
   mirrorCarrier?: boolean;
 }
 
+/** While the kernel side is down, how often a probe frame checks whether it is back. */
+export const CARRIER_PROBE_MS = 20;
+/** IEEE 802 local experimental EtherType: what a carrier probe carries. */
+const PROBE_ETHERTYPE = 0x88b5;
+
 export class TapLink extends BaseLink {
   readonly kind = 'tap';
   readonly fd: number;
@@ -227,6 +232,13 @@ export class TapLink extends BaseLink {
   private readonly mirrorCarrier: boolean;
   private writeBlocked = false;
   private closed = false;
+  /** The kernel side has been seen up (a frame went through either way) since this link was
+   *  made: only then does EIO mean the carrier was lost (a fresh device is down until it is
+   *  configured, and frames written then are merely dropped, as before). */
+  private seenUp = false;
+  /** Carrier taken away by EIO (the kernel side went down): probe for it until it is back. */
+  private probeAt = Infinity;
+  private probe: Uint8Array | null = null;
   /** Stop reading the device (frames queue in the kernel, up to its txqueuelen). */
   rxPaused = false;
   private readonly waitIn: Waitable;
@@ -249,6 +261,7 @@ export class TapLink extends BaseLink {
       const n = this.c.write(this.fd, off === 0 ? bytes : bytes.subarray(off, off + len), len);
       if (n === len) {
         this.writeBlocked = false;
+        this.seenUp = true;
         this.counters.tx(len);
         return WriteStatus.SENT;
       }
@@ -268,6 +281,7 @@ export class TapLink extends BaseLink {
       // EIO: the kernel-side interface is down; EBADFD: the device went away.
       this.counters.drop(e === Errno.EIO ? 'device-down' : `write-${errnoName(e)}`);
       if (e === Errno.EBADF || e === Errno.EBADFD) this.fail(_now);
+      else if (e === Errno.EIO && this.seenUp) this.carrierLost(_now);
       return WriteStatus.DROPPED;
     }
   }
@@ -297,6 +311,9 @@ export class TapLink extends BaseLink {
         break;
       }
       n++;
+      // The kernel side sends: it is up (whatever an earlier EIO said).
+      this.seenUp = true;
+      if (this.probeAt !== Infinity) this.carrierBack(now);
       if (r >= cap || r < ETH_HEADER_LEN) {
         this.counters.drop(r < ETH_HEADER_LEN ? 'runt' : 'truncated');
         continue;
@@ -309,6 +326,54 @@ export class TapLink extends BaseLink {
       recv?.onFrame(buf, base, r, now);
     }
     return n;
+  }
+
+  /** A write found the kernel side down (`ip link set DEV down` there, or the device's
+   *  namespace going away): that is a lost carrier, as a NIC sees when its cable is pulled.
+   *  The NIC actor reports it ('link' event, counter nic.carrier); the Stack takes the
+   *  interface down in IP, so routes through it stop being used (failover to another link)
+   *  until the probe finds the kernel side up again. */
+  private carrierLost(now: number): void {
+    if (!this.carrierOn) return;
+    this.counters.drop('carrier-lost');
+    this.probeAt = now + CARRIER_PROBE_MS;
+    this.setCarrier(false, now);
+  }
+
+  private carrierBack(now: number): void {
+    this.probeAt = Infinity;
+    this.setCarrier(true, now);
+  }
+
+  override nextDeadline(): number {
+    return this.closed ? Infinity : this.probeAt;
+  }
+
+  /** Probes the kernel side: a minimal frame to our own MAC (a host drops it as not for it)
+   *  with the local experimental EtherType; it goes through only once the side is up again. */
+  override onTimer(now: number): void {
+    if (this.closed || now < this.probeAt) return;
+    if (!this.probe) {
+      const f = new Uint8Array(60);
+      f.set(this.mac, 0);
+      f.set(this.mac, 6);
+      f[12] = PROBE_ETHERTYPE >> 8;
+      f[13] = PROBE_ETHERTYPE & 0xff;
+      this.probe = f;
+    }
+    const n = this.c.write(this.fd, this.probe, this.probe.length);
+    if (n === this.probe.length) {
+      this.counters.drop('carrier-probe'); // sent, but not traffic: counted apart from tx
+      this.carrierBack(now);
+      return;
+    }
+    const e = n < 0 ? this.c.errno() : 0;
+    if (e === Errno.EBADF || e === Errno.EBADFD) {
+      this.probeAt = Infinity;
+      this.fail(now);
+      return;
+    }
+    this.probeAt = now + CARRIER_PROBE_MS;
   }
 
   /** The descriptor went bad: no carrier, stop polling it. */

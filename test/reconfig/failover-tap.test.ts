@@ -101,7 +101,7 @@ describe('reconfig: a curl download from Linux survives route failover between t
     }
   });
 
-  it('32 MB arrive intact across a 1.5 s primary-link outage (both ends) and a 1 s more specific route via tap1', async () => {
+  it('32 MB arrive intact across a 1.5 s primary-link outage (both ends), a 1 s more specific route via tap1, and a 1.5 s carrier loss the Stack detects itself', async () => {
     const s = stack!;
     const nic = (link: string, dir: 'tx' | 'rx'): number => Number((s.supervisor.counters(`nic:${link}`) as Record<string, number>)[`nic.${dir}.frames`] ?? 0);
     const txFrames = (link: string): number => nic(link, 'tx');
@@ -110,8 +110,8 @@ describe('reconfig: a curl download from Linux survives route failover between t
       (JSON.parse(await ipAsync(['-n', ns.name, '-j', 'route', 'get', '192.0.2.2', 'from', CLIENT])) as Array<{ dev?: string; gateway?: string }>)[0];
     expect(await kernelRoute(), 'kernel route before').to.deep.include({ dev: devA });
 
-    // Rate-limited so the download spans both changes (~6.5 s).
-    const child = ns.spawn(['sh', '-c', `curl -sS --max-time 150 --limit-rate 5M --interface ${CLIENT} http://192.0.2.2/bytes?n=${N} | sha256sum`]);
+    // Rate-limited so the download spans all three changes (~8 s).
+    const child = ns.spawn(['sh', '-c', `curl -sS --max-time 150 --limit-rate 4M --interface ${CLIENT} http://192.0.2.2/bytes?n=${N} | sha256sum`]);
     let out = '';
     let err = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -159,6 +159,31 @@ describe('reconfig: a curl download from Linux survives route failover between t
     const routeFrames = txFrames('tap1') - tx1;
     expect(routeFrames, 'frames the Stack sent on tap1 via the /32 route').to.be.greaterThan(100);
 
+    // (3) Only Linux's end goes down; the Stack is told nothing. Its next write to tap0 fails
+    // (EIO): the TAP NIC reports a lost carrier, IP takes tap0 down and the backup route via
+    // tap1 carries the traffic; a probe finds A up again (within CARRIER_PROBE_MS) and tap0
+    // is back in use without any call.
+    running('the carrier loss');
+    const carrier: boolean[] = [];
+    const onLink = (e: { link: string; carrier?: boolean }): void => {
+      if (e.link === 'tap0' && e.carrier !== undefined) carrier.push(e.carrier);
+    };
+    s.on('link', onLink);
+    tx1 = txFrames('tap1');
+    await ipAsync(['-n', ns.name, 'link', 'set', devA, 'down']);
+    await sleep(1500);
+    const carrierFrames = txFrames('tap1') - tx1;
+    const lostSeen = carrier.slice();
+    await ipAsync(['-n', ns.name, 'link', 'set', devA, 'up']);
+    const tx0b = txFrames('tap0');
+    await sleep(700);
+    const afterCarrier = txFrames('tap0') - tx0b;
+    s.off('link', onLink);
+    expect(lostSeen, 'carrier events while A was down').to.deep.equal([false]);
+    expect(carrier, 'carrier events').to.deep.equal([false, true]);
+    expect(carrierFrames, 'frames the Stack sent on tap1 without being told').to.be.greaterThan(100);
+    expect(afterCarrier, 'frames back on tap0 once A is up').to.be.greaterThan(50);
+
     const code = await exited;
     const ms = Date.now() - t0;
     expect(code, err).to.equal(0);
@@ -166,6 +191,6 @@ describe('reconfig: a curl download from Linux survives route failover between t
     const c = s.supervisor.counters('tcp') as Record<string, number>;
     // Neither a reset received (tcp.reset) nor one sent (tcp.rst-sent), nor an abort for a lost address.
     expect((c['tcp.reset'] ?? 0) + (c['tcp.rst-sent'] ?? 0) + (c['tcp.address-gone-abort'] ?? 0), 'resets').to.equal(0);
-    console.log(`      download ${ms} ms; tap1 frames: ${outageFrames} sent, ${outageAcks} received (outage); tap0: ${backFrames} sent in the 1 s after; tap1: ${routeFrames} sent (route)`); // eslint-disable-line no-console
+    console.log(`      download ${ms} ms; tap1 frames: ${outageFrames} sent, ${outageAcks} received (outage); tap0: ${backFrames} sent in the 1 s after; tap1: ${routeFrames} sent (route); carrier loss: tap1 ${carrierFrames} sent, tap0 ${afterCarrier} sent in the 0.7 s after`); // eslint-disable-line no-console
   });
 });
