@@ -167,8 +167,7 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
     const skip = tapTestsSkipReason();
     if (skip) throw new Error(`--peer ${args.peer}: ${skip}`);
   }
-  const ns = new Netns('cp');
-  (ns as unknown as { name: string }).name = `salcp-${uniq()}`;
+  const ns = new Netns('', 'salcp');
   const dev = `salcp${uniq()}`.slice(0, 15);
   const links: StackLinkConfig[] = [];
   if (withStack) links.push({ name: 'w0', type: 'wire', addresses: ['192.0.2.1/24'] });

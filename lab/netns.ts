@@ -35,10 +35,12 @@ export function must(cmd: string, args: string[], timeoutMs = 10000): string {
 
 export class Netns {
   readonly name: string;
-  private created = false;
+  protected created = false;
 
-  constructor(tag = 't') {
-    this.name = `salnic-${tag}-${uniq()}`;
+  /** The name is `${prefix}-${tag}-<unique>` (`prefix-<unique>` without a tag): every user
+   *  (NIC tests salnic, IP interop salip, reconfig salrc, campaign salcp) has its own prefix. */
+  constructor(tag = 't', prefix = 'salnic') {
+    this.name = tag ? `${prefix}-${tag}-${uniq()}` : `${prefix}-${uniq()}`;
   }
 
   add(): this {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import * as fs from 'node:fs';
 import { spawn, spawnSync, ChildProcess } from 'node:child_process';
-import { must, run, tapTestsSkipReason, uniq, waitExit, waitOutput, delLinkIfAny } from '../nic/netns';
+import { Netns, must, run, tapTestsSkipReason, uniq, waitExit, waitOutput, delLinkIfAny } from '../nic/netns';
 
 export const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'salamander.js');
 
@@ -19,36 +19,15 @@ export function interopSkipReason(): string | null {
 }
 
 /** A network namespace of the test's own (name prefix `salip-`). */
-export class IpNetns {
-  readonly name: string;
-  private created = false;
-
+export class IpNetns extends Netns {
   constructor(tag: string) {
-    this.name = `salip-${tag}-${uniq()}`;
-  }
-
-  add(): this {
-    must('ip', ['netns', 'add', this.name]);
-    this.created = true;
-    must('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']);
-    return this;
-  }
-
-  exec(args: string[], timeoutMs = 10000): { status: number | null; stdout: string; stderr: string } {
-    return run('ip', ['netns', 'exec', this.name, ...args], timeoutMs);
-  }
-
-  mustExec(args: string[], timeoutMs = 10000): string {
-    return must('ip', ['netns', 'exec', this.name, ...args], timeoutMs);
-  }
-
-  spawn(args: string[]): ChildProcess {
-    return spawn('ip', ['netns', 'exec', this.name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    super(tag, 'salip');
   }
 
   /** Moves a TAP of the root namespace in, with IPv6 on (no DAD delays for our test
    *  addresses), addresses, up. */
-  adopt(dev: string, cidrs: string[]): void {
+  override adopt(dev: string, cidrs: string[] | string = []): void {
+    if (typeof cidrs === 'string') cidrs = [cidrs];
     must('ip', ['link', 'set', dev, 'netns', this.name]);
     this.exec(['sysctl', '-qw', `net.ipv6.conf.${dev}.accept_dad=0`]);
     this.exec(['sysctl', '-qw', `net.ipv6.conf.${dev}.accept_ra=0`]);
@@ -67,11 +46,6 @@ export class IpNetns {
     }
   }
 
-  del(): void {
-    if (!this.created) return;
-    run('ip', ['netns', 'del', this.name]);
-    this.created = false;
-  }
 }
 
 export interface Daemon {

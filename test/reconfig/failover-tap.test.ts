@@ -41,8 +41,7 @@ async function ipAsync(args: string[], timeoutMs = 10000): Promise<string> {
 describe('reconfig: a curl download from Linux survives route failover between two TAP links', function () {
   this.timeout(180_000);
   const skip = tapTestsSkipReason() ?? (hasTool('curl') ? null : 'curl is not installed');
-  const ns = new Netns('rc');
-  (ns as unknown as { name: string }).name = `salrc-${uniq()}`; // our own namespace prefix
+  const ns = new Netns('', 'salrc'); // our own namespace prefix
   const u = uniq();
   const devA = `salrca${u}`.slice(0, 15);
   const devB = `salrcb${u}`.slice(0, 15);

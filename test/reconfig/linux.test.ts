@@ -17,8 +17,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe('reconfig: a curl download from Linux survives link down/up and address remove/re-add (TAP)', function () {
   this.timeout(180_000);
   const skip = tapTestsSkipReason() ?? (hasTool('curl') ? null : 'curl is not installed');
-  const ns = new Netns('rc');
-  (ns as unknown as { name: string }).name = `salrc-${uniq()}`; // our own namespace prefix
+  const ns = new Netns('', 'salrc'); // our own namespace prefix
   const dev = `salrc${uniq()}`.slice(0, 15);
   const body = pattern(N, 21);
   let stack: Stack | null = null;
