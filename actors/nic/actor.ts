@@ -131,7 +131,7 @@ class NicCore implements ActorCore {
     switch (l.type) {
       case 'tap': {
         const got = adoptOrOpenTap(l.name, { fd: l.fd, shared: ctx.shared[NIC_SHARED_REGION], mode: l.mode });
-        this.tap = new TapLink({ ...common, fd: got.fd, name: got.name, ownsFd: false });
+        this.tap = new TapLink({ ...common, fd: got.fd, name: got.name, ownsFd: false, shared: ctx.shared[NIC_SHARED_REGION], now: ctx.now() });
         this.tapOwned = got.opened;
         this.tap.rxPaused = l.rxPaused === true;
         ctx.counters.add(`nic.tap.adopt.${got.source}`);

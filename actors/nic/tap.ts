@@ -154,7 +154,7 @@ export function closeTap(fd: number): void {
 }
 
 /** Layout of the NIC role's shared region "nic" (Int32 words). */
-export const NicShared = { MAGIC: 0, FD: 1, OPENS: 2, BYTES: 64 } as const;
+export const NicShared = { MAGIC: 0, FD: 1, OPENS: 2, CARRIER_LOST: 3, BYTES: 64 } as const;
 export const NIC_SHARED_MAGIC = 0x4e494346; // "NICF"
 
 export interface AdoptResult extends TapHandle {
@@ -215,6 +215,11 @@ export interface TapLinkOptions extends BaseLinkOptions {
   readBufferBytes?: number;
   /** Reflect admin up/down as carrier on the kernel side (TUNSETCARRIER). Default true. */
   mirrorCarrier?: boolean;
+  /** The role's shared region (NicShared): a lost carrier is recorded there, so an incarnation
+   *  started meanwhile starts without carrier and probing, as its predecessor left it. */
+  shared?: SharedArrayBuffer;
+  /** Clock for that start (ms). */
+  now?: number;
 }
 
 /** While the kernel side is down, how often a probe frame checks whether it is back. */
@@ -239,6 +244,7 @@ export class TapLink extends BaseLink {
   /** Carrier taken away by EIO (the kernel side went down): probe for it until it is back. */
   private probeAt = Infinity;
   private probe: Uint8Array | null = null;
+  private readonly words: Int32Array | null;
   /** Stop reading the device (frames queue in the kernel, up to its txqueuelen). */
   rxPaused = false;
   private readonly waitIn: Waitable;
@@ -250,6 +256,12 @@ export class TapLink extends BaseLink {
     this.name = opts.name;
     this.ownsFd = opts.ownsFd ?? false;
     this.mirrorCarrier = opts.mirrorCarrier ?? true;
+    this.words = opts.shared && opts.shared.byteLength >= NicShared.BYTES ? new Int32Array(opts.shared, 0, NicShared.BYTES / 4) : null;
+    if (this.words && Atomics.load(this.words, NicShared.CARRIER_LOST) === 1) {
+      this.seenUp = true;
+      this.carrierOn = false;
+      this.probeAt = opts.now ?? 0;
+    }
     this.buf = new Uint8Array(opts.readBufferBytes ?? 65536);
     this.waitIn = { fd: this.fd, events: POLLIN };
     this.waitInOut = { fd: this.fd, events: POLLIN | POLLOUT };
@@ -336,12 +348,14 @@ export class TapLink extends BaseLink {
   private carrierLost(now: number): void {
     if (!this.carrierOn) return;
     this.counters.drop('carrier-lost');
+    if (this.words) Atomics.store(this.words, NicShared.CARRIER_LOST, 1);
     this.probeAt = now + CARRIER_PROBE_MS;
     this.setCarrier(false, now);
   }
 
   private carrierBack(now: number): void {
     this.probeAt = Infinity;
+    if (this.words) Atomics.store(this.words, NicShared.CARRIER_LOST, 0);
     this.setCarrier(true, now);
   }
 
