@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import {
-  openTap, closeTap, tapInfo, isTapFd, findTapFd, adoptOrOpenTap, TapLink, TapError, NicShared,
+  openTap, closeTap, tapInfo, isTapFd, findTapFd, adoptOrOpenTap, TapLink, CARRIER_PROBE_MS, TapError, NicShared,
 } from '../../actors/nic/tap';
 import { fdIsOpen } from '../../base/ffi';
 import { createEventfd, eventfdWrite, eventfdDrain, closeEventfd } from '../../base/eventfd';
@@ -116,6 +116,52 @@ describe('nic tap link (root)', function () {
     ns.mustExec(['ip', 'link', 'set', h.name, 'down']);
     expect(link.write(seqFrame(1), 0, 64, 0)).to.equal(WriteStatus.DROPPED);
     expect(link.counters.get('drop.device-down')).to.equal(1);
+  });
+
+  it('takes EIO after the kernel side was up as a lost carrier, probes every CARRIER_PROBE_MS, and gets it back (also across a new incarnation)', () => {
+    const h = openInNs();
+    const shared = new SharedArrayBuffer(NicShared.BYTES);
+    const states: Array<{ up: boolean; carrier: boolean }> = [];
+    const link = new TapLink({ fd: h.fd, name: h.name, mac: SAL_MAC, shared, now: 0 });
+    link.attach({ onFrame: () => undefined, onLinkState: (st) => states.push({ ...st }) });
+    expect(link.write(seqFrame(1), 0, 64, 0)).to.equal(WriteStatus.SENT); // seen up
+    const rx0 = ns.rxPackets(h.name);
+    ns.mustExec(['ip', 'link', 'set', h.name, 'down']);
+    expect(link.write(seqFrame(2), 0, 64, 1000)).to.equal(WriteStatus.DROPPED);
+    expect(link.state.carrier, 'carrier after EIO').to.equal(false);
+    expect(states).to.deep.equal([{ up: true, carrier: false }]);
+    expect(link.counters.get('drop.carrier-lost')).to.equal(1);
+    expect(link.nextDeadline()).to.equal(1000 + CARRIER_PROBE_MS);
+    // Without carrier nothing is written (dropped as link-down, not sent into the device).
+    expect(link.write(seqFrame(3), 0, 64, 1001)).to.equal(WriteStatus.DROPPED);
+    expect(link.counters.get('drop.link-down')).to.equal(1);
+    // A probe while the side is still down: carrier stays off, the next probe is scheduled.
+    link.onTimer(1000 + CARRIER_PROBE_MS);
+    expect(link.state.carrier).to.equal(false);
+    expect(link.nextDeadline()).to.equal(1000 + 2 * CARRIER_PROBE_MS);
+    // A new incarnation (same shared region) starts without carrier, probing at once.
+    const next = new TapLink({ fd: h.fd, name: h.name, mac: SAL_MAC, shared, now: 2000 });
+    expect(next.state.carrier, 'a new incarnation starts without carrier').to.equal(false);
+    expect(next.nextDeadline()).to.equal(2000);
+    ns.mustExec(['ip', 'link', 'set', h.name, 'up']);
+    next.onTimer(2000);
+    expect(next.state.carrier, 'carrier back after a probe got through').to.equal(true);
+    expect(next.nextDeadline()).to.equal(Infinity);
+    expect(next.write(seqFrame(4), 0, 64, 2001)).to.equal(WriteStatus.SENT);
+    // The kernel saw the probe (60 bytes to our own MAC) and the frame.
+    expect(ns.rxPackets(h.name) - rx0).to.be.at.least(2);
+    // ... and the shared record is cleared: a third incarnation starts with carrier.
+    expect(new TapLink({ fd: h.fd, name: h.name, mac: SAL_MAC, shared, now: 3000 }).state.carrier).to.equal(true);
+  });
+
+  it('a device that was never up: EIO is only a drop (no carrier change)', () => {
+    const h = openTap(newDev());
+    fds.push(h.fd);
+    const link = new TapLink({ fd: h.fd, name: h.name });
+    expect(link.write(seqFrame(1), 0, 64, 0)).to.equal(WriteStatus.DROPPED);
+    expect(link.counters.get('drop.device-down')).to.equal(1);
+    expect(link.state.carrier).to.equal(true);
+    expect(link.nextDeadline()).to.equal(Infinity);
   });
 
   it('re-adopts the fd from the config, the shared region, or /proc/self/fd', () => {
