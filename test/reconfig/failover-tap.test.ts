@@ -132,14 +132,14 @@ describe('reconfig: a curl download from Linux survives route failover between t
     const outageFrames = txFrames('tap1') - tx1;
     const outageAcks = nic('tap1', 'rx') - rx1;
     expect(await kernelRoute(), 'kernel route during the outage').to.deep.include({ dev: devB, gateway: '198.51.100.2' });
-    // Reconnected: Linux's end first, then the Stack's. (The other way round, the Stack's
-    // announcement and its ARP request for 192.0.2.1 are written while A is still down — lost,
-    // counted as link.drop.device-down — and the request is repeated only after RetransTimer,
-    // 1 s, so tap0 stalls for up to a second; the download survives that too.) Linux keeps A's
-    // IPv4 address across down/up and puts its connected route back on up (checked below), so
-    // nothing has to be re-added.
-    await ipAsync(['-n', ns.name, 'link', 'set', devA, 'up']);
+    // Reconnected, the Stack's end first: its announcement and ARP request then go into a
+    // device that is still down (EIO). Since the TAP NIC takes that for a lost carrier and
+    // probes every 20 ms, the interface comes back in IP (announcing again) as soon as Linux's
+    // end is up, instead of waiting for ARP's 1 s retransmission. Linux keeps A's IPv4
+    // address across down/up and puts its connected route back on up (checked below).
     await s.setLinkState('tap0', true);
+    await sleep(100);
+    await ipAsync(['-n', ns.name, 'link', 'set', devA, 'up']);
     expect(await kernelRoute(), 'kernel route after reconnecting').to.deep.include({ dev: devA });
     expect(outageFrames, 'frames the Stack sent on tap1 during the outage').to.be.greaterThan(100);
     // ... and Linux answered over B (its ACKs: the data was accepted there, not just sent).
