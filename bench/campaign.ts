@@ -191,6 +191,15 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
     await cleanup();
     throw e;
   }
+  try {
+    return await run(a, fars, args, rnd);
+  } finally {
+    // Also after a failure: the namespace and the TAP device are ours to delete.
+    await cleanup();
+  }
+}
+
+async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promise<Record<string, unknown>> {
   const pairs = fars.map((far) => ({ far, near: traffic(a, args) }));
   for (const { far, near } of pairs) {
     await near.serve(far.nearAddr);
@@ -350,7 +359,6 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
     faultSeconds: round(faultSeconds),
     wallSeconds: round((performance.now() - t0) / 1000),
   };
-  await cleanup();
   return report;
 }
 
