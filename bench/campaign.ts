@@ -26,7 +26,7 @@ import { Netns, delLinkIfAny, quietPipes, tapTestsSkipReason, uniq, waitExit, wa
 type Fault = FaultKind | 'corrupt-length' | 'corrupt-payload';
 const KINDS: Fault[] = ['throw', 'exit', 'terminate', 'hang', 'oom', 'corrupt-length', 'corrupt-payload'];
 
-interface Args {
+export interface Args {
   faults: number;
   seed: number;
   peer: 'stack' | 'linux' | 'both';
