@@ -16,7 +16,7 @@ import { parseIpv4, parseIpv6, formatIpv4, formatIpv6 } from '../protocol/addres
 import {
   AppRecord, APP_HEADER_LEN, decodeAppRecord, emptyRecord, writeAppHeader, ERRNO_NAMES,
   REQ_BIND, REQ_CONNECT, REQ_DISCONNECT, REQ_SEND, REQ_SETOPT, REQ_ADD_MEMBERSHIP, REQ_DROP_MEMBERSHIP, REQ_CLOSE,
-  REQF_REUSEADDR, REQF_CONNECTED, REQF_V6ONLY, EV_REPLY, EV_DATAGRAM, EV_ERROR,
+  REQF_REUSEADDR, REQF_CONNECTED, REQF_V6ONLY, EV_REPLY, EV_DATAGRAM, EV_ERROR, sealAppRecord, appRecordSealOk,
   OPT_BROADCAST, OPT_TTL, OPT_MULTICAST_TTL, OPT_MULTICAST_LOOP, OPT_RCVBUF,
 } from '../actors/udp/app-records';
 import { RecvAccounting } from '../actors/udp/table';
@@ -147,7 +147,7 @@ export class DgramApi {
   private acct: RecvAccounting | null = null;
   private readonly rec = emptyRecord();
   /** Records the app dropped: malformed events, events for unknown sockets. */
-  readonly stats = { malformed: 0, unknownSocket: 0, datagrams: 0 };
+  readonly stats = { malformed: 0, unknownSocket: 0, datagrams: 0, /** Datagrams whose record seal did not match (damaged in the ring): dropped. */ sealBroken: 0 };
 
   /** `region` returns the UDP actor's shared region (receive accounting), once it exists. */
   constructor(readonly port: AppPort, private readonly region: () => SharedArrayBuffer | undefined, readonly actor = 'udp') {}
@@ -182,6 +182,7 @@ export class DgramApi {
     const b = new Uint8Array(APP_HEADER_LEN + (payload?.length ?? 0));
     writeAppHeader(full, b, 0);
     if (payload) b.set(payload, APP_HEADER_LEN);
+    if (full.kind === REQ_SEND) sealAppRecord(b, 0, b.length, 'request');
     if (this.stopped) return;
     if (this.attached && this.outq.length === 0 && this.port.trySend(this.actor, b)) return;
     this.outq.push(b);
@@ -218,6 +219,11 @@ export class DgramApi {
       // whether or not its socket still exists (table.ts RecvAccounting).
       this.accounting()?.consumed(r.value, len);
       this.stats.datagrams++;
+      if (!appRecordSealOk(b, off, len, 'event')) {
+        // Damaged in the ring after the UDP actor checked its checksum: dropped, not delivered.
+        this.stats.sealBroken++;
+        return;
+      }
     }
     const s = this.sockets.get(r.sock);
     if (r.kind === EV_REPLY) {

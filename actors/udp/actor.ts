@@ -34,7 +34,7 @@ import { formatIpv4, formatIpv6, ipv4SubnetBroadcast, parseCidr } from '../../pr
 import {
   APP_HEADER_LEN, AppRecord, decodeAppRecord, emptyRecord, writeAppHeader,
   REQ_BIND, REQ_CONNECT, REQ_DISCONNECT, REQ_SEND, REQ_SETOPT, REQ_ADD_MEMBERSHIP, REQ_DROP_MEMBERSHIP, REQ_CLOSE,
-  REQF_REUSEADDR, REQF_CONNECTED, REQF_V6ONLY, EV_REPLY, EV_DATAGRAM, EV_ERROR, EVF_BROADCAST, EVF_NO_CHECKSUM,
+  REQF_REUSEADDR, REQF_CONNECTED, REQF_V6ONLY, EV_REPLY, EV_DATAGRAM, EV_ERROR, EVF_BROADCAST, EVF_NO_CHECKSUM, sealAppRecord, appRecordSealOk,
   OPT_BROADCAST, OPT_TTL, OPT_MULTICAST_TTL, OPT_MULTICAST_LOOP, OPT_RCVBUF,
   ERRNO_OK, ERRNO_EADDRINUSE, ERRNO_EADDRNOTAVAIL, ERRNO_EINVAL, ERRNO_ENOTCONN, ERRNO_EISCONN, ERRNO_EACCES,
   ERRNO_ECONNREFUSED, ERRNO_EHOSTUNREACH, ERRNO_ENETUNREACH, ERRNO_EMSGSIZE, ERRNO_ENOBUFS, ERRNO_EBADF,
@@ -547,6 +547,7 @@ export class UdpCore implements ActorCore {
     wordsToBytes(dst, e.addr2, 0);
     writeAppHeader(e, w.bytes, at);
     w.bytes.set(b.subarray(p + UDP_HEADER_LEN, p + ulen), at + APP_HEADER_LEN);
+    sealAppRecord(w.bytes, at, n, 'event'); // the UDP checksum's guarantee, carried to the app
     // Published before it is counted as queued: a crash in between leaves the count short,
     // never long (table.ts RecvAccounting).
     w.commit(n, true);
@@ -708,7 +709,15 @@ export class UdpCore implements ActorCore {
       return;
     }
     const w = this.ctx.out('app');
-    if (r.kind === REQ_SEND) return this.send(r, b);
+    if (r.kind === REQ_SEND) {
+      if (!appRecordSealOk(b, off, len, 'request')) {
+        // Damaged in the ring after the app sealed it: not sent (UDP may lose; it may not
+        // corrupt). The app hears ENOBUFS, a local drop, if it asked for a reply.
+        this.count('app.drop.seal');
+        return this.replySend(r, ERRNO_ENOBUFS, 0);
+      }
+      return this.send(r, b);
+    }
     // Every other request gets a reply: reserve it first, so a full app ring holds the request
     // back (back-pressure) instead of changing state with no way to say so.
     let at = -1;

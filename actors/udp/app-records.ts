@@ -29,6 +29,8 @@
 // IPv4 addresses sit in the first 4 bytes of a 16-byte address field, the rest zero (the same
 // convention as actors/ip/records.ts).
 
+import { fold, sum16 } from '../../protocol/checksum';
+
 export const APP_HEADER_LEN = 56;
 
 // Requests (app -> udp).
@@ -66,12 +68,48 @@ export const REQF_REUSEADDR = 0x0001;
 export const REQF_CONNECTED = 0x0002;
 /** BIND (family 6): IPV6_V6ONLY (not dual-stack). */
 export const REQF_V6ONLY = 0x0004;
+/** SEND: `aux` holds the record's seal (sealAppRecord). */
+export const REQF_SEALED = 0x0008;
 
 // Event flags.
 /** DATAGRAM: it arrived as a broadcast or multicast (actors/ip/records.ts RECORD_FLAG_BROADCAST). */
 export const EVF_BROADCAST = 0x0001;
 /** DATAGRAM: it carried no checksum (IPv4 zero checksum). */
 export const EVF_NO_CHECKSUM = 0x0002;
+/** DATAGRAM: `aux` holds the record's seal (sealAppRecord). */
+export const EVF_SEALED = 0x0004;
+
+// The seal: a 16-bit ones'-complement sum (RFC 1071) of the whole record but its `aux` field,
+// stored in `aux`, flagged by REQF_SEALED / EVF_SEALED. Datagrams cross the
+// app ring in shared memory, where no network checksum covers them (UDP's is verified before
+// an EV_DATAGRAM is written and computed after a REQ_SEND is read): the seal carries the check
+// end to end, so a record damaged in the ring (the campaign's corrupt-payload fault; a stray
+// write) is dropped and counted instead of being delivered or sent as data. A flipped byte
+// always changes the sum. (One that clears the flag leaves the payload intact.)
+function sealSum(b: Uint8Array, off: number, len: number): number {
+  return fold(sum16(b, off, 14) + sum16(b, off + 16, len - 16));
+}
+
+/** Seals a record already written at b[off, off+len): sets the flag for its direction and
+ *  stores the sum in `aux`. */
+export function sealAppRecord(b: Uint8Array, off: number, len: number, dir: 'request' | 'event'): void {
+  const flags = ((b[off + 2] << 8) | b[off + 3]) | (dir === 'request' ? REQF_SEALED : EVF_SEALED);
+  b[off + 2] = flags >> 8;
+  b[off + 3] = flags & 0xff;
+  b[off + 14] = 0;
+  b[off + 15] = 0;
+  const s = sealSum(b, off, len);
+  b[off + 14] = s >> 8;
+  b[off + 15] = s & 0xff;
+}
+
+/** False when the record is sealed and its seal does not match (it was damaged in between). */
+export function appRecordSealOk(b: Uint8Array, off: number, len: number, dir: 'request' | 'event'): boolean {
+  if (len < APP_HEADER_LEN) return true;
+  const flags = (b[off + 2] << 8) | b[off + 3];
+  if ((flags & (dir === 'request' ? REQF_SEALED : EVF_SEALED)) === 0) return true;
+  return sealSum(b, off, len) === ((b[off + 14] << 8) | b[off + 15]);
+}
 
 // Options (REQ_SETOPT aux).
 /** SO_BROADCAST: value 0/1. Sending to a broadcast address needs it (else EACCES). */
@@ -187,8 +225,8 @@ export function decodeAppRecord(b: Uint8Array, off: number, len: number, dir: 'r
     : kind === EV_DATAGRAM;
   if (needsFamily && family === 0) return 'family';
   const flags = (b[off + 2] << 8) | b[off + 3];
-  if (dir === 'request' && (flags & ~(REQF_REUSEADDR | REQF_CONNECTED | REQF_V6ONLY)) !== 0) return 'flags';
-  if (dir === 'event' && (flags & ~(EVF_BROADCAST | EVF_NO_CHECKSUM)) !== 0) return 'flags';
+  if (dir === 'request' && (flags & ~(REQF_REUSEADDR | REQF_CONNECTED | REQF_V6ONLY | REQF_SEALED)) !== 0) return 'flags';
+  if (dir === 'event' && (flags & ~(EVF_BROADCAST | EVF_NO_CHECKSUM | EVF_SEALED)) !== 0) return 'flags';
   const sock = u32(b, off + 4);
   if (sock === 0) return 'sock';
   if (family === 4) {

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { twoHosts, runUntil, ip4, fmt4, Host } from './fixtures';
 import {
   REQ_CONNECT, REQ_DISCONNECT, REQ_SETOPT, REQ_ADD_MEMBERSHIP, REQ_DROP_MEMBERSHIP, REQ_CLOSE, REQF_REUSEADDR, REQF_CONNECTED,
-  OPT_BROADCAST, OPT_RCVBUF, EV_DATAGRAM, encodeAppRecord, REQ_BIND, REQ_SEND,
+  OPT_BROADCAST, OPT_RCVBUF, EV_DATAGRAM, encodeAppRecord, REQ_BIND, REQ_SEND, sealAppRecord, appRecordSealOk,
 } from '../../actors/udp/app-records';
 import { encodeRecord } from '../../actors/ip/records';
 import { parseIpv4 } from '../../protocol/address';
@@ -318,5 +318,27 @@ describe('udp core (inline)', () => {
     expect(a.reply(104)!.codeName).to.equal('OK');
     const last = b.datagrams(2)[2];
     expect([Buffer.from(last.payload).toString(), fmt4(last.addr), last.port]).to.deep.equal(['after', '192.0.2.1', 5000]);
+  });
+});
+
+describe('udp app records: the seal', () => {
+  it('catches every single flipped byte of a sealed SEND or DATAGRAM record (or the flip only cleared the flag, payload intact)', () => {
+    for (const [dir, kind] of [['request', REQ_SEND], ['event', EV_DATAGRAM]] as const) {
+      const payload = new Uint8Array(301).map((_, i) => (i * 7 + 3) & 0xff);
+      const rec = encodeAppRecord({ kind, sock: 5, family: 4, port: 7, addr: ip4('192.0.2.9') }, payload);
+      sealAppRecord(rec, 0, rec.length, dir);
+      expect(appRecordSealOk(rec, 0, rec.length, dir), `${dir}: sealed`).to.equal(true);
+      for (let i = 0; i < rec.length; i++) {
+        for (let bit = 0; bit < 8; bit++) {
+          const bad = rec.slice();
+          bad[i] ^= 1 << bit;
+          const ok = appRecordSealOk(bad, 0, bad.length, dir);
+          if (ok) {
+            // Only a flip that removed the seal flag itself may pass, and then nothing else changed.
+            expect([i, bad.subarray(56)], `${dir}: byte ${i} bit ${bit}`).to.deep.equal([3, rec.subarray(56)]);
+          }
+        }
+      }
+    }
   });
 });
