@@ -232,10 +232,15 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     s.on('exited', (e) => exits.push(e));
     s.on('escalated', () => escalations++);
   }
+  /** Every fault with its wall time, to put next to any corruption found (Date.now(): the
+   *  Linux peer is another process). */
+  const faultLog: Array<{ at: number; target: string; kind: string }> = [];
   const t0 = performance.now();
   for (let f = 0; f < args.faults; f++) {
     const s = stacks[rnd.u32() % stacks.length];
     const kind = KINDS[rnd.u32() % KINDS.length];
+    const logEntry = { at: Date.now(), target: s.name, kind };
+    faultLog.push(logEntry);
     byKind[kind] = (byKind[kind] ?? 0) + 1;
     const tk = performance.now();
     if (kind === 'corrupt-length' || kind === 'corrupt-payload') {
@@ -248,10 +253,12 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
         if (!hit) await new Promise((r) => setImmediate(r));
       }
       if (!hit) ringNoop++;
+      else logEntry.target = `${s.name}/ring`;
       await new Promise((r) => setTimeout(r, 2));
     } else {
       const actors = s.supervisor.actorNames().filter((n) => s.supervisor.actorState(n) === 'running');
       const actor = actors[rnd.u32() % actors.length];
+      logEntry.target = `${s.name}/${actor}`;
       const restarted = s.supervisor.waitRestarted(actor, 5000);
       const tf = performance.now();
       let detected: ExitInfo | null = null;
@@ -310,6 +317,7 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     udpSocketErrors: me.udp.socketErrors + other.udpEcho.socketErrors,
   });
   const traffics: Record<string, unknown>[] = [];
+  const corruptions: Record<string, unknown>[] = [];
   let tcpLost = 0;
   let corrupted = 0;
   let missing = 0;
@@ -329,6 +337,12 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     for (const t of [nearStats, farStats]) corrupted += t.tcpIn.corruptBytes + t.udp.corruptDelivered + t.udpEcho.corruptDelivered;
     missing += missingBytes(nearStats.tcpOut.bytes, farStats.tcpIn.bytes) + missingBytes(farStats.tcpOut.bytes, nearStats.tcpIn.bytes);
     traffics.push({ peer: far.label, stackToPeer: side(nearStats, farStats), peerToStack: side(farStats, nearStats) });
+    // Any wrong byte, with the faults of the 3 s before it: where to start looking.
+    for (const [where, st] of [[`${far.label}: at the peer`, farStats], [`${far.label}: at the stack`, nearStats]] as const) {
+      for (const c of st.tcpIn.firstCorrupt ?? []) {
+        corruptions.push({ where, ...c, faultsBefore: faultLog.filter((x) => x.at <= c.at && x.at > c.at - 3000).map((x) => `${x.at - c.at} ms ${x.target} ${x.kind}`) });
+      }
+    }
     near.close();
   }
   const report = {
@@ -355,6 +369,7 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     corruptedBytesDelivered: corrupted,
     tcpMissingBytes: missing,
     traffic: traffics,
+    corruptions,
     ringCorruptRecordsDetected: stacks.flatMap((s) => s.supervisor.status().links).reduce((n, l) => n + l.corrupt, 0),
     faultSeconds: round(faultSeconds),
     wallSeconds: round((performance.now() - t0) / 1000),

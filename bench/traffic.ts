@@ -58,6 +58,8 @@ export interface TrafficStats {
     completed: number;
     errors: number;
     corruptBytes: number;
+    /** The first wrong bytes seen (stream, position, value, expected, Date.now()). */
+    firstCorrupt: Array<{ stream: number; pos: number; got: number; want: number; at: number }>;
   };
   tcpOut: { bytes: Record<string, number>; ended: number; errors: number; errorCodes: string[] };
   udp: { sent: number; intactBack: number; corruptDelivered: number; socketErrors: number };
@@ -69,7 +71,7 @@ export const UDP_PORT = 7;
 
 export class CheckedTraffic {
   readonly s: TrafficStats = {
-    tcpIn: { bytes: {}, completed: 0, errors: 0, corruptBytes: 0 },
+    tcpIn: { bytes: {}, completed: 0, errors: 0, corruptBytes: 0, firstCorrupt: [] },
     tcpOut: { bytes: {}, ended: 0, errors: 0, errorCodes: [] },
     udp: { sent: 0, intactBack: 0, corruptDelivered: 0, socketErrors: 0 },
     udpEcho: { echoed: 0, corruptDelivered: 0, socketErrors: 0 },
@@ -105,7 +107,11 @@ export class CheckedTraffic {
           k = d[0];
           o = 1;
         }
-        for (; o < d.length; o++, pos++) if (d[o] !== pat(k, pos)) t.corruptBytes++;
+        for (; o < d.length; o++, pos++) {
+          if (d[o] === pat(k, pos)) continue;
+          t.corruptBytes++;
+          if (t.firstCorrupt.length < 10) t.firstCorrupt.push({ stream: k, pos, got: d[o], want: pat(k, pos), at: Date.now() });
+        }
         t.bytes[k] = pos;
       });
       c.on('end', () => {
