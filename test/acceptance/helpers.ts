@@ -8,21 +8,7 @@ export const FULL = process.env.ACCEPTANCE_FULL === '1' || process.env.ACCEPTANC
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves with the event's arguments, or rejects after `ms`. */
-export function once<T extends unknown[] = unknown[]>(em: EventEmitter, event: string, ms = 10000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      em.off(event, on);
-      reject(new Error(`no "${event}" within ${ms} ms`));
-    }, ms);
-    const on = (...a: unknown[]): void => {
-      clearTimeout(t);
-      em.off(event, on);
-      resolve(a as T);
-    };
-    em.on(event, on);
-  });
-}
+export { once } from '../util';
 
 /** Fisher-Yates shuffle with Math.random (the kill schedule is meant to vary between runs). */
 export function shuffle<T>(a: T[]): T[] {

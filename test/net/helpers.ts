@@ -19,21 +19,7 @@ export async function twoStacks(tcp: StackTcpConfig = {}, names = ['na', 'nb']):
   return [A, B];
 }
 
-/** Resolves with the event's arguments, or rejects after `ms`. */
-export function once<T extends unknown[] = unknown[]>(em: EventEmitter, event: string, ms = 10000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      em.off(event, on);
-      reject(new Error(`no "${event}" within ${ms} ms`));
-    }, ms);
-    const on = (...a: unknown[]): void => {
-      clearTimeout(t);
-      em.off(event, on);
-      resolve(a as T);
-    };
-    em.on(event, on);
-  });
-}
+export { once } from '../util';
 
 /** Rejects after `ms` with a message naming what did not happen. */
 export function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

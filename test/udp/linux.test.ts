@@ -11,24 +11,10 @@ import { EventEmitter } from 'node:events';
 import { Stack } from '../../api/stack';
 import type { RemoteInfo, Socket } from '../../api/dgram';
 import { Netns, tapTestsSkipReason, uniq, waitOutput, waitExit, delLinkIfAny } from '../nic/netns';
+import { once } from '../util';
 
 const PY = '/usr/bin/python3';
 
-function once<T extends unknown[]>(em: EventEmitter, event: string, ms: number, filter?: (...a: T) => boolean): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      em.off(event, on);
-      reject(new Error(`no "${event}" within ${ms} ms`));
-    }, ms);
-    const on = (...a: unknown[]): void => {
-      if (filter && !filter(...(a as T))) return;
-      clearTimeout(t);
-      em.off(event, on);
-      resolve(a as T);
-    };
-    em.on(event, on);
-  });
-}
 
 describe('udp interop with Linux (TAP, own namespace)', function () {
   this.timeout(60000);

@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { Stack } from '../../api/stack';
 import type { RemoteInfo, Socket } from '../../api/dgram';
 import { tapTestsSkipReason, uniq, waitOutput, waitExit } from '../nic/netns';
+import { once } from '../util';
 
 const PY = '/usr/bin/python3';
 const TCPDUMP = ['/usr/bin/tcpdump', '/usr/sbin/tcpdump'].find((p) => fs.existsSync(p));
@@ -38,21 +39,6 @@ async function must(cmd: string, args: string[]): Promise<string> {
   return r.out;
 }
 
-function once<T extends unknown[]>(em: EventEmitter, event: string, ms: number, filter?: (...a: T) => boolean): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      em.off(event, on);
-      reject(new Error(`no "${event}" within ${ms} ms`));
-    }, ms);
-    const on = (...a: unknown[]): void => {
-      if (filter && !filter(...(a as T))) return;
-      clearTimeout(t);
-      em.off(event, on);
-      resolve(a as T);
-    };
-    em.on(event, on);
-  });
-}
 
 describe('udp multicast, broadcast and IPv6 interop with Linux (TAP, own namespace)', function () {
   this.timeout(90000);

@@ -11,6 +11,7 @@ import { InlinePipeline } from '../../base/inline';
 import { twoHosts, seen, core, inject, ipv4Frame, MAC_A, ip } from '../ip/lab';
 import { checksum } from '../../protocol/checksum';
 import { igmpMaxRespMs, parseIgmp } from '../../actors/ip/igmp';
+import { once } from '../util';
 
 interface Igmp { dst: string; dstMac: string; ttl: number; tos: number; ra: boolean; type: number; group: string; records: Array<{ type: number; group: string; nsrc: number }> }
 
@@ -201,21 +202,6 @@ describe('IGMP host side (inline, fake clock)', () => {
   });
 });
 
-function once<T extends unknown[]>(em: EventEmitter, event: string, ms: number, filter?: (...a: T) => boolean): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      em.off(event, on);
-      reject(new Error(`no "${event}" within ${ms} ms`));
-    }, ms);
-    const on = (...a: unknown[]): void => {
-      if (filter && !filter(...(a as T))) return;
-      clearTimeout(t);
-      em.off(event, on);
-      resolve(a as T);
-    };
-    em.on(event, on);
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

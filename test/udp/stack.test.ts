@@ -9,23 +9,8 @@ import { EventEmitter } from 'node:events';
 import { Stack } from '../../api/stack';
 import type { Socket, RemoteInfo } from '../../api/dgram';
 import type { FaultKind } from '../../base/types';
+import { once } from '../util';
 
-/** Resolves with the event's arguments, or rejects after `ms`. */
-function once<T extends unknown[]>(em: EventEmitter, event: string, ms = 5000, filter?: (...a: T) => boolean): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      em.off(event, on);
-      reject(new Error(`no "${event}" within ${ms} ms`));
-    }, ms);
-    const on = (...a: unknown[]): void => {
-      if (filter && !filter(...(a as T))) return;
-      clearTimeout(t);
-      em.off(event, on);
-      resolve(a as T);
-    };
-    em.on(event, on);
-  });
-}
 
 async function bound(s: Socket, port = 0, address?: string): Promise<number> {
   const p = once(s, 'listening');
