@@ -25,7 +25,22 @@ export const RingWord = {
   /** Total records committed (producer) and released (consumer); for counters and `ctl top`. */
   COMMITTED: 68,
   RELEASED: 80,
+  /** Fault injection (Supervisor.corruptRing): a pending request to damage the next batch the
+   *  producer publishes (1 = bad length word, 2 = one flipped payload bit; 0 = none), the seed
+   *  that picks what to damage, and how many requests the producer has applied. The producer
+   *  applies a request to a record it has committed but not yet published, so no reader can be
+   *  holding that record: this is corruption in transit, never a write into memory a reader is
+   *  using. Set by the supervisor, cleared by the producer. */
+  CORRUPT_REQ: 96,
+  CORRUPT_SEED: 97,
+  CORRUPT_APPLIED: 98,
 } as const;
+/** Values of RingWord.CORRUPT_REQ. */
+export const enum CorruptMode {
+  NONE = 0,
+  LENGTH = 1,
+  PAYLOAD = 2,
+}
 export const RING_HEADER_BYTES = 512;
 export const RING_MAGIC = 0x52494e47; // "RING"
 /** Record header: one u32 length word before each record's payload. */

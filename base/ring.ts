@@ -16,7 +16,7 @@
 // duplicate). The consumer validates every length it reads (isolation between threads is by
 // discipline, not by the MMU): a corrupt record discards the committed backlog and is counted.
 
-import { RingWord, RING_HEADER_BYTES, RING_MAGIC, RECORD_HEADER_BYTES, RECORD_WRAP } from './layout';
+import { RingWord, RING_HEADER_BYTES, RING_MAGIC, RECORD_HEADER_BYTES, RECORD_WRAP, CorruptMode } from './layout';
 import { Bell, BellDescriptor } from './bell';
 
 export interface RingDescriptor {
@@ -97,6 +97,10 @@ class RingBase {
   get tail(): number {
     return Atomics.load(this.hdr, RingWord.TAIL) >>> 0;
   }
+  /** Fault-injection requests this ring's producers have applied (RingWord.CORRUPT_REQ). */
+  get corruptionsApplied(): number {
+    return Atomics.load(this.hdr, RingWord.CORRUPT_APPLIED);
+  }
   get corruptCount(): number {
     return Atomics.load(this.hdr, RingWord.CORRUPT);
   }
@@ -124,6 +128,8 @@ export class RingWriter extends RingBase {
   private resvStart = 0;
   /** Commits not yet published (commit(n, false) followed by publish()). */
   private unpublished = 0;
+  /** Word index (in u32) of the length word of the last committed record. */
+  private lastRecWord = 0;
 
   constructor(desc: RingDescriptor) {
     super(desc);
@@ -173,7 +179,8 @@ export class RingWriter extends RingBase {
   commit(len = this.resvLen, publish = true): void {
     if (this.resvOff < 0) throw new RingError('commit() without a reservation', 'ERR_RING_STATE');
     if (!(len >= 0 && len <= this.resvLen)) throw new RingError('commit length exceeds the reservation', 'ERR_RING_STATE');
-    this.u32[(this.resvOff - RECORD_HEADER_BYTES) >>> 2] = len;
+    this.lastRecWord = (this.resvOff - RECORD_HEADER_BYTES) >>> 2;
+    this.u32[this.lastRecWord] = len;
     this.headLocal = (this.resvStart + RECORD_HEADER_BYTES + align4(len)) >>> 0;
     this.resvOff = -1;
     this.unpublished++;
@@ -199,10 +206,32 @@ export class RingWriter extends RingBase {
   /** Makes all committed records visible and wakes a sleeping consumer. */
   publish(): void {
     if (this.unpublished === 0) return;
+    // Fault injection: one load per batch; a pending request damages the last record of this
+    // batch before any reader can see it (RingWord.CORRUPT_REQ).
+    if (Atomics.load(this.hdr, RingWord.CORRUPT_REQ) !== CorruptMode.NONE) this.applyCorruption();
     Atomics.store(this.hdr, RingWord.HEAD, this.headLocal | 0);
     Atomics.add(this.hdr, RingWord.COMMITTED, this.unpublished);
     this.unpublished = 0;
     this.consumerBell.ring();
+  }
+
+  /** Damages the last committed, unpublished record as requested in CORRUPT_REQ (see layout.ts).
+   *  A payload request waits for a record with a payload. */
+  private applyCorruption(): void {
+    const seed = Atomics.load(this.hdr, RingWord.CORRUPT_SEED) >>> 0;
+    const len = this.u32[this.lastRecWord];
+    const mode = Atomics.load(this.hdr, RingWord.CORRUPT_REQ);
+    if (mode === CorruptMode.PAYLOAD && len === 0) return;
+    if (Atomics.compareExchange(this.hdr, RingWord.CORRUPT_REQ, mode, CorruptMode.NONE) !== mode) return; // withdrawn
+    if (mode !== CorruptMode.LENGTH && mode !== CorruptMode.PAYLOAD) return; // not a request: cleared
+    if (mode === CorruptMode.LENGTH) {
+      // Larger than any record can be: the reader must reject it.
+      this.u32[this.lastRecWord] = (0x7fff0000 | (seed & 0xffff)) >>> 0;
+    } else {
+      const i = ((this.lastRecWord << 2) + RECORD_HEADER_BYTES + ((seed >>> 3) % len)) & this.mask;
+      this.bytes[i] ^= 1 << (seed & 7);
+    }
+    Atomics.add(this.hdr, RingWord.CORRUPT_APPLIED, 1);
   }
 
   /** Convenience: copies one record in. Returns false when the ring is full. */

@@ -227,6 +227,7 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
   let undetectedHangs = 0;
   let escalations = 0;
   let ringNoop = 0;
+  let ringApplied = 0;
   const exits: ExitInfo[] = [];
   for (const s of stacks) {
     s.on('exited', (e) => exits.push(e));
@@ -244,13 +245,17 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     byKind[kind] = (byKind[kind] ?? 0) + 1;
     const tk = performance.now();
     if (kind === 'corrupt-length' || kind === 'corrupt-payload') {
-      // Rings drain fast: try a few random rings until one holds a record to corrupt.
+      // The link's producer damages the next batch it publishes (in transit). A ring with no
+      // traffic at the moment does not apply it: withdraw after a while and try another.
       const ends = s.supervisor.linkEnds();
       let hit = false;
-      for (let tries = 0; tries < 200 && !hit; tries++) {
+      for (let tries = 0; tries < 20 && !hit; tries++) {
         const l = ends[rnd.u32() % ends.length];
-        hit = s.supervisor.corruptRing(l.from, l.to, kind === 'corrupt-length' ? 'length' : 'payload', () => rnd.next());
-        if (!hit) await new Promise((r) => setImmediate(r));
+        if (!s.supervisor.corruptRing(l.from, l.to, kind === 'corrupt-length' ? 'length' : 'payload', () => rnd.next())) continue;
+        const until = performance.now() + 20;
+        while (s.supervisor.ringCorruption(l.from, l.to).pending && performance.now() < until) await new Promise((r) => setImmediate(r));
+        hit = !s.supervisor.withdrawRingCorruption(l.from, l.to);
+        if (hit) ringApplied++;
       }
       if (!hit) ringNoop++;
       else logEntry.target = `${s.name}/ring`;
@@ -354,7 +359,8 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     faultsInjected: args.faults,
     byKind,
     meanMsPerFaultByKind: Object.fromEntries(Object.entries(msByKind).map(([k, v]) => [k, round(v.reduce((x, y) => x + y, 0) / v.length)])),
-    ringFaultsWithEmptyRing: ringNoop,
+    ringFaultsApplied: ringApplied,
+    ringFaultsNotApplied: ringNoop,
     restarts: stacks.reduce((n, s) => n + s.supervisor.stats.restarted, 0),
     escalations,
     exitsSeen: exits.length,

@@ -12,7 +12,7 @@ import EventEmitter from 'eventemitter3';
 import * as Comlink from 'comlink';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const nodeEndpoint = require('comlink/dist/umd/node-adapter');
-import { ActorWord } from '../base/layout';
+import { ActorWord, RingWord, CorruptMode, RING_HEADER_BYTES } from '../base/layout';
 import { RingDescriptor, RingReader } from '../base/ring';
 import { Counters } from '../base/actor';
 import { Topology, RoleResources } from '../base/topology';
@@ -351,24 +351,37 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.pokeControl(role);
   }
 
-  /** Fault injection into a ring: corrupts one committed, unread record of the link (its
-   *  length word, or one payload byte). The reader must detect a bad length (counted CORRUPT,
-   *  backlog dropped) and the protocol layers a bad payload (checksums). Returns false when the
-   *  ring held nothing to corrupt. `rnd` returns uniform [0, 1). */
+  /** Fault injection into a ring, in transit: asks the link's producer to damage the next
+   *  batch it publishes (the length word of its last record, or one bit of that record's
+   *  payload). The producer applies it to a record no reader can see yet (RingWriter.publish),
+   *  so this models corruption on the way, never a write into a record a reader holds. The
+   *  reader must reject a bad length (counted CORRUPT, backlog dropped) and the protocol layers
+   *  a flipped bit (checksums, seals). Returns false when a request is already pending on the
+   *  link. `rnd` returns uniform [0, 1). See ringCorruption() / withdrawRingCorruption(). */
   corruptRing(from: string, to: string, mode: 'length' | 'payload', rnd: () => number = Math.random): boolean {
+    const hdr = this.linkHeader(from, to);
+    if (mode !== 'length' && mode !== 'payload') throw new SupervisorError(`corruption mode must be "length" or "payload", got ${String(mode)}`, 'ERR_INVALID_ARG');
+    Atomics.store(hdr, RingWord.CORRUPT_SEED, Math.floor(rnd() * 2 ** 32) | 0);
+    const req = mode === 'length' ? CorruptMode.LENGTH : CorruptMode.PAYLOAD;
+    return Atomics.compareExchange(hdr, RingWord.CORRUPT_REQ, CorruptMode.NONE, req) === CorruptMode.NONE;
+  }
+
+  /** State of a link's corruption requests: one pending, and how many were applied so far. */
+  ringCorruption(from: string, to: string): { pending: boolean; applied: number } {
+    const hdr = this.linkHeader(from, to);
+    return { pending: Atomics.load(hdr, RingWord.CORRUPT_REQ) !== CorruptMode.NONE, applied: Atomics.load(hdr, RingWord.CORRUPT_APPLIED) };
+  }
+
+  /** Withdraws a pending corruption request; true if it had not been applied yet. */
+  withdrawRingCorruption(from: string, to: string): boolean {
+    const hdr = this.linkHeader(from, to);
+    return Atomics.exchange(hdr, RingWord.CORRUPT_REQ, CorruptMode.NONE) !== CorruptMode.NONE;
+  }
+
+  private linkHeader(from: string, to: string): Int32Array {
     const l = this.topo.links.get(`${from}->${to}`);
     if (!l) throw new SupervisorError(`no link ${from}->${to}`, 'ERR_NO_LINK');
-    const r = new RingReader(l.ring);
-    const off = r.peek(); // a fresh reader: looks at the record at TAIL without consuming it
-    if (off < 0) return false;
-    const len = r.peekLength;
-    if (mode === 'length') {
-      new DataView(r.bytes.buffer, r.bytes.byteOffset).setUint32(off - 4, 0x7fff0000 | Math.floor(rnd() * 0xffff), true);
-    } else if (len > 0) {
-      const i = off + Math.floor(rnd() * len);
-      r.bytes[i] ^= 1 << Math.floor(rnd() * 8);
-    } else return false;
-    return true;
+    return new Int32Array(l.ring.buffer, 0, RING_HEADER_BYTES / 4);
   }
 
   /** Every link's "from -> to" ends (for fault campaigns). */

@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { createRing, maxRecordFor, RingDescriptor, RingError, RingReader, RingWriter } from '../../base/ring';
 import { Bell } from '../../base/bell';
-import { RingWord, RING_HEADER_BYTES, RECORD_WRAP } from '../../base/layout';
+import { RingWord, RING_HEADER_BYTES, RECORD_WRAP, CorruptMode } from '../../base/layout';
 
 const align4 = (n: number): number => (n + 3) & ~3;
 /** Long command sequences shrink slowly: stop (and report the smallest failure found so far)
@@ -586,6 +586,110 @@ describe('base/ring', () => {
             for (let i = 0; i < 10; i++) expect(write(w, payload(i, 30 + i))).to.equal(true);
             expect(readAll(r).map((b) => [...b])).to.deep.equal(Array.from({ length: 10 }, (_, i) => [...payload(i, 30 + i)]));
             expect(r.corruptCount).to.equal(c0);
+          },
+        ),
+        { numRuns: 300, ...SHRINK_LIMIT },
+      );
+    });
+  });
+
+  describe('corruption requests (fault injection in transit, RingWord.CORRUPT_REQ)', () => {
+    function setup(cap = 1024, initial = 0) {
+      const d = createRing(cap, initial);
+      const hdr = new Int32Array(d.buffer, 0, RING_HEADER_BYTES / 4);
+      const request = (mode: CorruptMode, seed: number): void => {
+        Atomics.store(hdr, RingWord.CORRUPT_SEED, seed | 0);
+        Atomics.store(hdr, RingWord.CORRUPT_REQ, mode);
+      };
+      return { d, w: new RingWriter(d), r: new RingReader(d), hdr, request };
+    }
+    const bitsDiffering = (a: Uint8Array, b: Uint8Array): number => {
+      let n = 0;
+      for (let i = 0; i < a.length; i++) for (let x = a[i] ^ b[i]; x; x &= x - 1) n++;
+      return n;
+    };
+
+    it('a payload request flips one bit of the last record of the next published batch, never a record already visible', () => {
+      const { w, r, hdr, request } = setup();
+      for (let i = 0; i < 3; i++) write(w, payload(i, 40));
+      // The reader holds record 0 (peeked, being processed) while the request arrives.
+      const off = r.peek();
+      const held = r.bytes.slice(off, off + r.peekLength);
+      request(CorruptMode.PAYLOAD, 12345);
+      expect(Atomics.load(hdr, RingWord.CORRUPT_REQ)).to.equal(CorruptMode.PAYLOAD, 'nothing published yet: still pending');
+      expect([...r.bytes.subarray(off, off + r.peekLength)]).to.deep.equal([...held]);
+      r.release();
+      for (let i = 3; i < 6; i++) write(w, payload(i, 40), false);
+      w.publish();
+      expect(Atomics.load(hdr, RingWord.CORRUPT_REQ)).to.equal(CorruptMode.NONE);
+      expect(w.corruptionsApplied).to.equal(1);
+      const got = readAll(r);
+      expect(got.length).to.equal(5);
+      for (let i = 0; i < 5; i++) {
+        const want = payload(i + 1, 40);
+        expect(bitsDiffering(got[i], want)).to.equal(i === 4 ? 1 : 0, `record ${i + 1}`);
+      }
+      // The next batch is clean.
+      write(w, payload(9, 40));
+      expect([...readAll(r)[0]]).to.deep.equal([...payload(9, 40)]);
+      expect(w.corruptionsApplied).to.equal(1);
+    });
+
+    it('a length request makes the reader reject the batch tail: earlier records delivered, the rest dropped and counted, then recovery', () => {
+      const { w, r, request } = setup();
+      request(CorruptMode.LENGTH, 7);
+      for (let i = 0; i < 4; i++) write(w, payload(i, 20), false);
+      w.publish();
+      const got = readAll(r);
+      expect(got.map((b) => [...b])).to.deep.equal([0, 1, 2].map((i) => [...payload(i, 20)]));
+      expect(r.corruptCount).to.equal(1);
+      expect(r.used()).to.equal(0);
+      for (let i = 0; i < 5; i++) write(w, payload(10 + i, 33));
+      expect(readAll(r).map((b) => [...b])).to.deep.equal([0, 1, 2, 3, 4].map((i) => [...payload(10 + i, 33)]));
+      expect(r.corruptCount).to.equal(1);
+    });
+
+    it('a payload request waits for a record with a payload; a withdrawn or meaningless request damages nothing', () => {
+      const { w, r, hdr, request } = setup();
+      request(CorruptMode.PAYLOAD, 99);
+      write(w, new Uint8Array(0));
+      expect(Atomics.load(hdr, RingWord.CORRUPT_REQ)).to.equal(CorruptMode.PAYLOAD);
+      expect(readAll(r).map((b) => b.length)).to.deep.equal([0]);
+      Atomics.store(hdr, RingWord.CORRUPT_REQ, CorruptMode.NONE); // withdrawn
+      write(w, payload(1, 50));
+      expect([...readAll(r)[0]]).to.deep.equal([...payload(1, 50)]);
+      request(77 as CorruptMode, 1); // not a mode: cleared, nothing damaged
+      write(w, payload(2, 50));
+      expect(Atomics.load(hdr, RingWord.CORRUPT_REQ)).to.equal(CorruptMode.NONE);
+      expect([...readAll(r)[0]]).to.deep.equal([...payload(2, 50)]);
+      expect(w.corruptionsApplied).to.equal(0);
+      expect(r.corruptCount).to.equal(0);
+    });
+
+    it('property: with wraparound and any seed, exactly one bit of exactly one record (the batch\'s last) differs', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 30 - 1 }).map((x) => (x * 4) >>> 0),
+          fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 6 }),
+          fc.integer({ min: 0, max: 4 }),
+          fc.nat({ max: 0xffffffff }),
+          (initial, sizes, warm, seed) => {
+            const { w, r, request } = setup(2048, initial);
+            for (let i = 0; i < warm; i++) {
+              write(w, payload(i, 200));
+              readAll(r);
+            }
+            request(CorruptMode.PAYLOAD, seed);
+            const sent: Uint8Array[] = [];
+            for (const n of sizes) {
+              const p = payload(n * 7, n);
+              if (!write(w, p, false)) break;
+              sent.push(p);
+            }
+            w.publish();
+            const got = readAll(r);
+            expect(got.length).to.equal(sent.length);
+            for (let i = 0; i < sent.length; i++) expect(bitsDiffering(got[i], sent[i])).to.equal(i === sent.length - 1 ? 1 : 0);
           },
         ),
         { numRuns: 300, ...SHRINK_LIMIT },
