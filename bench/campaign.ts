@@ -33,6 +33,8 @@ export interface Args {
   streams: number;
   /** Per-stream TCP pacing, Mbit/s (0: unpaced). */
   tcpMbps: number;
+  /** Fault kinds to draw from (default: all of KINDS). */
+  kinds?: Fault[];
 }
 
 function parse(argv: string[]): Args {
@@ -42,11 +44,15 @@ function parse(argv: string[]): Args {
     else if (argv[i] === '--seed') a.seed = Number(argv[++i]);
     else if (argv[i] === '--streams') a.streams = Number(argv[++i]);
     else if (argv[i] === '--tcp-mbps') a.tcpMbps = Number(argv[++i]);
-    else if (argv[i] === '--peer') {
+    else if (argv[i] === '--kinds') {
+      const ks = String(argv[++i]).split(',');
+      for (const k of ks) if (!(KINDS as string[]).includes(k)) throw new Error(`--kinds: unknown fault kind "${k}" (kinds: ${KINDS.join(', ')})`);
+      a.kinds = ks as Fault[];
+    }    else if (argv[i] === '--peer') {
       const p = argv[++i];
       if (p !== 'stack' && p !== 'linux' && p !== 'both') throw new Error(`--peer must be "stack", "linux" or "both" (got ${p})`);
       a.peer = p;
-    } else throw new Error(`unknown argument ${argv[i]} (use --faults N --seed S --peer stack|linux|both --streams K --tcp-mbps M)`);
+    } else throw new Error(`unknown argument ${argv[i]} (use --faults N --seed S --peer stack|linux|both --streams K --tcp-mbps M --kinds k1,k2)`);
   }
   if (!Number.isInteger(a.faults) || a.faults < 0) throw new Error('--faults must be a non-negative integer (0: traffic only, a baseline)');
   if (!Number.isInteger(a.seed)) throw new Error('--seed must be an integer');
@@ -62,6 +68,11 @@ const pct = (xs: number[], p: number): number => {
 };
 const log = (m: string): void => {
   if (process.env.SALAMANDER_CAMPAIGN_DEBUG) process.stderr.write(`[campaign] ${m}\n`);
+};
+const sumCounts = (...ms: Array<Record<string, number> | undefined>): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const m of ms) for (const [k, v] of Object.entries(m ?? {})) out[k] = (out[k] ?? 0) + v;
+  return out;
 };
 const round = (x: number): number => Math.round(x * 10) / 10;
 
@@ -237,9 +248,10 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
    *  Linux peer is another process). */
   const faultLog: Array<{ at: number; target: string; kind: string }> = [];
   const t0 = performance.now();
+  const kinds = args.kinds?.length ? args.kinds : KINDS;
   for (let f = 0; f < args.faults; f++) {
     const s = stacks[rnd.u32() % stacks.length];
-    const kind = KINDS[rnd.u32() % KINDS.length];
+    const kind = kinds[rnd.u32() % kinds.length];
     const logEntry = { at: Date.now(), target: s.name, kind };
     faultLog.push(logEntry);
     byKind[kind] = (byKind[kind] ?? 0) + 1;
@@ -320,6 +332,7 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     udpLost: me.udp.sent - me.udp.intactBack,
     udpCorruptDelivered: me.udp.corruptDelivered + other.udpEcho.corruptDelivered,
     udpSocketErrors: me.udp.socketErrors + other.udpEcho.socketErrors,
+    udpSocketErrorCodes: sumCounts(me.udp.errorCodes, other.udpEcho.errorCodes),
   });
   const traffics: Record<string, unknown>[] = [];
   const corruptions: Record<string, unknown>[] = [];

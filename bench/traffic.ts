@@ -62,19 +62,26 @@ export interface TrafficStats {
     firstCorrupt: Array<{ stream: number; pos: number; got: number; want: number; at: number }>;
   };
   tcpOut: { bytes: Record<string, number>; ended: number; errors: number; errorCodes: string[] };
-  udp: { sent: number; intactBack: number; corruptDelivered: number; socketErrors: number };
-  udpEcho: { echoed: number; corruptDelivered: number; socketErrors: number };
+  udp: { sent: number; intactBack: number; corruptDelivered: number; socketErrors: number; errorCodes: Record<string, number> };
+  udpEcho: { echoed: number; corruptDelivered: number; socketErrors: number; errorCodes: Record<string, number> };
 }
 
 export const TCP_PORT = 9000;
 export const UDP_PORT = 7;
 
+/** A UDP socket error, counted by its code (send errors such as ENOBUFS when a ring is full). */
+function countError(to: { socketErrors: number; errorCodes: Record<string, number> }, err: Error & { code?: string }): void {
+  to.socketErrors++;
+  const k = `${err.code ?? 'no code'}: ${err.message}`.slice(0, 80);
+  to.errorCodes[k] = (to.errorCodes[k] ?? 0) + 1;
+}
+
 export class CheckedTraffic {
   readonly s: TrafficStats = {
     tcpIn: { bytes: {}, completed: 0, errors: 0, corruptBytes: 0, firstCorrupt: [] },
     tcpOut: { bytes: {}, ended: 0, errors: 0, errorCodes: [] },
-    udp: { sent: 0, intactBack: 0, corruptDelivered: 0, socketErrors: 0 },
-    udpEcho: { echoed: 0, corruptDelivered: 0, socketErrors: 0 },
+    udp: { sent: 0, intactBack: 0, corruptDelivered: 0, socketErrors: 0, errorCodes: {} },
+    udpEcho: { echoed: 0, corruptDelivered: 0, socketErrors: 0, errorCodes: {} },
   };
   private server: ServerLike | null = null;
   private echo: UdpLike | null = null;
@@ -128,7 +135,7 @@ export class CheckedTraffic {
     await new Promise<void>((res) => this.server!.listen(TCP_PORT, host, () => res()));
     const e = this.s.udpEcho;
     const echo = (this.echo = this.dgram.createSocket('udp4'));
-    echo.on('error', () => e.socketErrors++);
+    echo.on('error', (err: Error & { code?: string }) => countError(e, err));
     echo.on('message', (m: Buffer, r: { port: number; address: string }) => {
       if (!intact(m)) e.corruptDelivered++;
       e.echoed++;
@@ -142,7 +149,7 @@ export class CheckedTraffic {
     this.sending = true;
     const u = this.s.udp;
     const client = (this.client = this.dgram.createSocket('udp4'));
-    client.on('error', () => u.socketErrors++);
+    client.on('error', (err: Error & { code?: string }) => countError(u, err));
     client.on('message', (m: Buffer) => (intact(m) ? u.intactBack++ : u.corruptDelivered++));
     await new Promise<void>((res) => client.bind(0, local, () => res()));
     this.pump = (async () => {

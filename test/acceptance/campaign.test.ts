@@ -43,6 +43,23 @@ describe('acceptance: the fault campaign, short', function () {
     check(r, 1);
   });
 
+  it('300 ring-corruption faults applied in transit (bad lengths, flipped bits): every one caught, none delivered', async () => {
+    const r = (await campaign({ faults: 300, seed: 7, peer: 'stack', streams: 2, tcpMbps: 0, kinds: ['corrupt-length', 'corrupt-payload'] })) as Report & {
+      ringFaultsApplied: number;
+      ringFaultsNotApplied: number;
+      ringCorruptRecordsDetected: number;
+      byKind: Record<string, number>;
+    };
+    expect(r.ringFaultsApplied + r.ringFaultsNotApplied).to.equal(300);
+    expect(r.ringFaultsApplied, 'ring faults applied (rings with traffic)').to.be.greaterThan(280);
+    // Each bad length makes a reader reject its record (a restart in between may drop it first).
+    expect(r.ringCorruptRecordsDetected).to.be.within(1, r.byKind['corrupt-length']);
+    expect(r.corruptedBytesDelivered, 'corrupted bytes delivered').to.equal(0);
+    expect(r.tcpConnectionsLost).to.equal(0);
+    expect(r.tcpMissingBytes).to.equal(0);
+    for (const t of r.traffic) for (const dir of [t.stackToPeer, t.peerToStack]) expect(dir.tcpBytesCheckedAtPeer).to.equal(dir.tcpBytesSent);
+  });
+
   it('30 faults with a Stack and Linux over TAP at once (root)', async function () {
     const skip = tapTestsSkipReason();
     if (skip) {
