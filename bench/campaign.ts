@@ -240,8 +240,17 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
   let ringNoop = 0;
   let ringApplied = 0;
   const exits: ExitInfo[] = [];
+  /** The actor the current fault was injected into, and whether its exit was seen: any other
+   *  exit is one the campaign did not ask for (a false hang verdict, a real crash). */
+  let expecting: { target: string; seen: boolean } | null = null;
+  const unasked: Array<{ actor: string; cause: string; detail: string; stalledMs?: number }> = [];
   for (const s of stacks) {
-    s.on('exited', (e) => exits.push(e));
+    s.on('exited', (e) => {
+      exits.push(e);
+      const target = `${s.name}/${e.name}`;
+      if (expecting && !expecting.seen && expecting.target === target) expecting.seen = true;
+      else unasked.push({ actor: target, cause: e.cause, detail: e.detail.slice(0, 120), stalledMs: e.stalledMs === undefined ? undefined : round(e.stalledMs) });
+    });
     s.on('escalated', () => escalations++);
   }
   /** Every fault with its wall time, to put next to any corruption found (Date.now(): the
@@ -292,6 +301,7 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
       };
       s.on('exited', onExit);
       s.on('restarted', onRestarted);
+      expecting = { target: `${s.name}/${actor}`, seen: false };
       await s.inject(actor, kind);
       try {
         await restarted;
@@ -309,6 +319,7 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
       }
       s.off('exited', onExit);
       s.off('restarted', onRestarted);
+      expecting = null;
       await s.supervisor.sparesReady();
     }
     (msByKind[kind] ??= []).push(performance.now() - tk);
@@ -377,6 +388,9 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     restarts: stacks.reduce((n, s) => n + s.supervisor.stats.restarted, 0),
     escalations,
     exitsSeen: exits.length,
+    /** Exits no fault asked for: false hang verdicts on a loaded machine, or real crashes. */
+    exitsNotInjected: unasked.length,
+    exitsNotInjectedFirst: unasked.slice(0, 20),
     processCrashes: 0, // this report is printed by the same process: reaching it means none
     undetectedHangs,
     hangDetectionMs: { fromInjection: { p50: round(pct(hangDetect, 0.5)), p99: round(pct(hangDetect, 0.99)), max: round(pct(hangDetect, 1)) }, fromLastHeartbeat: { p50: round(pct(hangSinceBeat, 0.5)), p99: round(pct(hangSinceBeat, 0.99)), max: round(pct(hangSinceBeat, 1)) } },

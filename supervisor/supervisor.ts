@@ -80,6 +80,8 @@ interface Role extends RoleResources {
   hangVerdict: { at: number; stalledMs: number } | null;
   /** Hang detector state. */
   lastBeat: number;
+  /** INPROG_POS when last looked at (a record taken is progress too). */
+  lastPos: number;
   lastBeatAt: number;
   /** CPU ms the worker thread had used when its heartbeat was first seen still (-1: unknown). */
   stallCpuMs: number;
@@ -103,12 +105,31 @@ interface Spare {
 const WORKER_SCRIPT = path.join(__dirname, '..', 'base', 'worker.js');
 /** How long an actor with an injected exit/throw/oom in flight may stay silent. */
 const INJECTED_FAULT_GRACE_MS = 5000;
-/** Resolution of /proc thread CPU times (USER_HZ = 100). */
+/** Resolution of /proc/.../stat thread CPU times (USER_HZ = 100), the fallback clock. */
 const CPU_TICK_MS = 10;
+/** Whether /proc/self/task/TID/schedstat (the scheduler's exact run time, in ns) is readable;
+ *  null until first tried. */
+let schedstatWorks: boolean | null = null;
 
-/** CPU time (user + system, ms) a thread of this process has used, or -1 if unknown. */
+/** CPU time (ms) a thread of this process has used, or -1 if unknown. Exact (ns, from
+ *  schedstat) where the kernel has CONFIG_SCHED_INFO, else in 10 ms ticks from stat. */
 function threadCpuMs(tid: number): number {
   if (tid <= 0) return -1;
+  if (schedstatWorks !== false) {
+    try {
+      const ss = fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1');
+      const ns = Number(ss.slice(0, ss.indexOf(' ')));
+      if (Number.isFinite(ns)) {
+        schedstatWorks = true;
+        return ns / 1e6;
+      }
+    } catch (e) {
+      // A thread that just exited has no entry; only a missing file for a live thread means
+      // the kernel lacks schedstat.
+      if (schedstatWorks === null && (e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(`/proc/self/task/${tid}`)) schedstatWorks = false;
+      if (schedstatWorks) return -1;
+    }
+  }
   try {
     const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
     // Fields after the ")" that ends the command name: state is field 3; utime 14, stime 15.
@@ -118,6 +139,8 @@ function threadCpuMs(tid: number): number {
     return -1;
   }
 }
+/** Smallest CPU use that tells a spinning thread from a starved one: two ticks of the clock. */
+const cpuResolutionMs = (): number => (schedstatWorks ? 1 : CPU_TICK_MS);
 
 export class SupervisorError extends Error {
   constructor(message: string, readonly code: string) {
@@ -494,7 +517,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const role: Role = Object.assign(res, {
       policy, history: new RestartHistory(policy), state: 'stopped' as RoleState, incarnation: -1,
       worker: null, api: null, controlPort: null, pendingCause: null, lastError: null, failedAt: 0, restarts: 0, hangVerdict: null,
-      lastBeat: -1, lastBeatAt: 0, stallCpuMs: -1, died: deferredDeath(), ready: null,
+      lastBeat: -1, lastPos: 0, lastBeatAt: 0, stallCpuMs: -1, died: deferredDeath(), ready: null,
     });
     this.roles.set(spec.name, role);
     return role;
@@ -815,9 +838,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     for (const role of this.roles.values()) {
       if (role.state !== 'running' || !role.worker) continue;
+      // Progress is a loop turn (HEARTBEAT) or a new input record taken (INPROG_POS, written by
+      // the runner for every record): a long batch on a starved thread still shows progress.
       const beat = Atomics.load(role.blockI32, ActorWord.HEARTBEAT);
-      if (beat !== role.lastBeat) {
+      const pos = Atomics.load(role.blockI32, ActorWord.INPROG_POS);
+      if (beat !== role.lastBeat || pos !== role.lastPos) {
         role.lastBeat = beat;
+        role.lastPos = pos;
         role.lastBeatAt = now;
         role.stallCpuMs = -1;
         continue;
@@ -834,7 +861,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       // A hung actor spins: it burns CPU while its heartbeat stands still. One that simply did
       // not get a CPU (a loaded machine) did not use any; wait for it, up to 10x the limit.
       const cpu = threadCpuMs(tid);
-      const starved = cpu >= 0 && role.stallCpuMs >= 0 && cpu - role.stallCpuMs < Math.max(2 * CPU_TICK_MS, stalled * 0.2);
+      const starved = cpu >= 0 && role.stallCpuMs >= 0 && cpu - role.stallCpuMs < Math.max(2 * cpuResolutionMs(), stalled * 0.1);
       if (starved && stalled < limit * 10) continue;
       {
         this.stats.hangs++;

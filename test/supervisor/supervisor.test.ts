@@ -117,6 +117,23 @@ describe('supervisor (threaded)', function () {
     await waitFor(() => sup.counters('sink').framesIn > before, 5000, 'traffic after the hang');
   });
 
+  it('does not call a slow actor hung while it takes records (a batch far longer than the hang limit)', async () => {
+    // 2 ms of CPU per record and batches of up to 256 records: loop turns (heartbeats) come
+    // ~0.5 s apart, 12x the limit, but every record taken is progress (INPROG_POS).
+    sup = new Supervisor({ spares: 1, hangTimeoutMs: 40 });
+    const spec = chain(600, 64);
+    spec.actors[1].config = { busyUsPerRecord: 2000 };
+    await sup.start(spec);
+    await waitFor(() => sup.counters('sink').framesIn >= 600, 20000, 'all records through the slow relay');
+    expect(sup.stats.hangs, 'hang verdicts').to.equal(0);
+    expect(sup.status().actors.find((a) => a.name === 'relay')!.incarnation).to.equal(0);
+    // It is still a hang when it stops taking records.
+    const p = sup.waitRestarted('relay');
+    await sup.inject('relay', 'hang');
+    await p;
+    expect(sup.stats.hangs).to.equal(1);
+  });
+
   it('adds and removes actors at runtime while the others keep flowing', async () => {
     sup = new Supervisor({ spares: 1, hangTimeoutMs: 1000 });
     await sup.start({
