@@ -167,7 +167,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private closed = false;
   /** Failure-detected -> serving-again times of every restart, ms. */
   readonly recoveryMs: number[] = [];
-  readonly stats = { started: 0, exited: 0, restarted: 0, escalated: 0, hangs: 0 };
+  readonly stats = {
+    started: 0, exited: 0, restarted: 0, escalated: 0, hangs: 0,
+    /** Restarts abandoned because the role was stopped or removed while its spare booted. */
+    adoptionsAborted: 0,
+  };
 
   constructor(opts: SupervisorOptions = {}) {
     super();
@@ -213,8 +217,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         await s.worker.terminate().catch(() => 0);
       }),
     );
+    // Restarts in flight (a role that failed just before, its spare still booting) must end
+    // before the bells' eventfds and the devices' fds are closed: a worker adopting a role
+    // after that would poll, read and write fd numbers the process may already have reused
+    // (seen as stray bytes in an unrelated TCP socket of the same process).
+    await Promise.all([...this.restarting]);
     for (const r of this.roles.values()) Topology.closeBell(r);
   }
+  /** handleFailure() calls in progress (stop() waits for them). */
+  private readonly restarting = new Set<Promise<void>>();
 
   // ---------------------------------------------------------------- runtime changes
 
@@ -618,6 +629,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     role.died = deferredDeath();
     const spare = await this.takeSpare(role.spec.maxOldGenerationSizeMb ?? this.opts.maxOldGenerationSizeMb);
     const worker = spare.worker;
+    if (this.closed || (role.state !== 'starting' && role.state !== 'restarting')) {
+      // Stopped (or removed) while the spare booted: the role's rings, bell and devices may be
+      // gone already; the spare must not adopt it.
+      this.stats.adoptionsAborted++;
+      await worker.terminate().catch(() => 0);
+      throw new SupervisorError(`actor "${role.spec.name}" was stopped before its new incarnation started`, 'ERR_SUPERVISOR_STOPPED');
+    }
     worker.removeAllListeners('message');
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
@@ -746,7 +764,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.stats.exited++;
     if (!role.failedAt) role.failedAt = performance.now();
     this.emit('exited', info);
-    void this.handleFailure(role, info);
+    const p = this.handleFailure(role, info).catch(() => undefined);
+    this.restarting.add(p);
+    void p.finally(() => this.restarting.delete(p));
   }
 
   private async handleFailure(role: Role, info: ExitInfo): Promise<void> {

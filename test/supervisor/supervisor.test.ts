@@ -134,6 +134,22 @@ describe('supervisor (threaded)', function () {
     expect(sup.stats.hangs).to.equal(1);
   });
 
+  it('stop() during a restart: the new incarnation never adopts the stopped role', async () => {
+    // No spares: the restart boots one (~0.1-0.5 s), and stop() comes in that window. Before
+    // the fix the spare adopted the role after stop() had closed its fds (a zombie actor).
+    sup = new Supervisor({ spares: 0 });
+    await sup.start(chain(1e12));
+    const started: string[] = [];
+    const exited = new Promise<void>((res) => sup.on('exited', (e) => e.name === 'relay' && res()));
+    sup.on('started', (e) => started.push(e.name));
+    await sup.inject('relay', 'exit');
+    await exited;
+    await sup.stop();
+    expect(sup.stats.adoptionsAborted, 'restart abandoned before stop() returned').to.equal(1);
+    expect(started, 'no incarnation started after the exit').to.deep.equal([]);
+    expect(sup.status().actors.every((a) => a.state === 'stopped')).to.equal(true);
+  });
+
   it('adds and removes actors at runtime while the others keep flowing', async () => {
     sup = new Supervisor({ spares: 1, hangTimeoutMs: 1000 });
     await sup.start({
