@@ -821,6 +821,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     role.controlPort?.close();
     role.controlPort = null;
     role.died.reject(new SupervisorError(`actor "${role.spec.name}" stopped`, 'ERR_ACTOR_EXITED'));
+    // A launch waiting for this worker's 'ready' must not wait for its timeout.
+    role.ready?.reject(new SupervisorError(`actor "${role.spec.name}" stopped while starting`, 'ERR_ACTOR_START'));
     role.bell.ringAlways();
     await w.terminate().catch(() => 0);
   }

@@ -1,6 +1,7 @@
 // The iperf3-compatible server against the real iperf3 client (Debian's iperf3), on Node's own
 // net/dgram over 127.0.0.1. Skips when iperf3 is not installed.
 
+import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import { serveIperf3, Iperf3Service, Iperf3Summary, IperfState, COOKIE_SIZE } from '../../services/iperf3';
 import { waitFor } from '../util';
@@ -45,7 +46,33 @@ describe('services: iperf3 server with the real iperf3 client', function () {
   }
 
   it('TCP: iperf3 -t 2', async () => {
-    let rep = await iperf(['-t', '2']);
+    // Diagnosis of a rare failure (docs/next.md): as root, capture what the server's port sends
+    // (control bytes and ACKs only: the data flows the other way) and print it on failure.
+    const pcap = `/tmp/salamander-iperf3-${process.pid}.pcap`;
+    const dump = process.getuid?.() === 0 && hasCommand('tcpdump') ? spawn('tcpdump', ['-i', 'lo', '-U', '-s', '200', '-w', pcap, `tcp src port ${svc.port} and tcp[tcpflags] & tcp-push != 0`], { stdio: ['ignore', 'ignore', 'pipe'] }) : null;
+    dump?.stderr!.on('error', () => undefined);
+    if (dump) {
+      // tcpdump says "listening on lo" once attached (bounded: on no word, carry on without).
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, 5000);
+        dump.stderr!.on('data', (d: Buffer) => d.toString().includes('listening') && (clearTimeout(t), res()));
+        dump.once('close', () => (clearTimeout(t), res()));
+      });
+    }
+    let rep: Report;
+    try {
+      rep = await iperf(['-t', '2']);
+    } finally {
+      if (dump) {
+        dump.kill('SIGINT'); // -U: every packet is already written
+        await new Promise((r) => dump.once('close', r));
+      }
+    }
+    if (dump && rep.error === 'received an unknown control message') {
+      const r = await runCommand('tcpdump', ['-nn', '-r', pcap, '-X'], 10000);
+      console.log(`      bytes the server's port sent (PSH segments):\n${r.stdout.slice(0, 4000)}`); // eslint-disable-line no-console
+    }
+    if (dump) await runCommand('rm', ['-f', pcap], 5000);
     if (rep.error === 'received an unknown control message') {
       // Seen twice in full-suite runs on a saturated machine, never alone (docs/next.md): log
       // what the server saw and try once more, so the cause can be found from CI logs.
