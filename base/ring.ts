@@ -208,7 +208,8 @@ export class RingWriter extends RingBase {
     if (this.unpublished === 0) return;
     // Fault injection: one load per batch; a pending request damages the last record of this
     // batch before any reader can see it (RingWord.CORRUPT_REQ).
-    if (Atomics.load(this.hdr, RingWord.CORRUPT_REQ) !== CorruptMode.NONE) this.applyCorruption();
+    const req = Atomics.load(this.hdr, RingWord.CORRUPT_REQ);
+    if (req !== CorruptMode.NONE) this.applyCorruption(req);
     Atomics.store(this.hdr, RingWord.HEAD, this.headLocal | 0);
     Atomics.add(this.hdr, RingWord.COMMITTED, this.unpublished);
     this.unpublished = 0;
@@ -217,10 +218,9 @@ export class RingWriter extends RingBase {
 
   /** Damages the last committed, unpublished record as requested in CORRUPT_REQ (see layout.ts).
    *  A payload request waits for a record with a payload. */
-  private applyCorruption(): void {
+  private applyCorruption(mode: number): void {
     const seed = Atomics.load(this.hdr, RingWord.CORRUPT_SEED) >>> 0;
     const len = this.u32[this.lastRecWord];
-    const mode = Atomics.load(this.hdr, RingWord.CORRUPT_REQ);
     if (mode === CorruptMode.PAYLOAD && len === 0) return;
     if (Atomics.compareExchange(this.hdr, RingWord.CORRUPT_REQ, mode, CorruptMode.NONE) !== mode) return; // withdrawn
     if (mode !== CorruptMode.LENGTH && mode !== CorruptMode.PAYLOAD) return; // not a request: cleared

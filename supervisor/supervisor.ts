@@ -107,30 +107,21 @@ const WORKER_SCRIPT = path.join(__dirname, '..', 'base', 'worker.js');
 const INJECTED_FAULT_GRACE_MS = 5000;
 /** Resolution of /proc/.../stat thread CPU times (USER_HZ = 100), the fallback clock. */
 const CPU_TICK_MS = 10;
-/** Whether /proc/self/task/TID/schedstat (the scheduler's exact run time, in ns) is readable;
- *  null until first tried. */
-let schedstatWorks: boolean | null = null;
+/** /proc/PID/task/TID/schedstat (the scheduler's exact run time, in ns) exists where the kernel
+ *  has CONFIG_SCHED_INFO; decided once, for the whole process. */
+const HAS_SCHEDSTAT = fs.existsSync('/proc/self/schedstat');
+/** Smallest CPU use that tells a spinning thread from a starved one: two ticks of the clock. */
+const CPU_RESOLUTION_MS = HAS_SCHEDSTAT ? 1 : CPU_TICK_MS;
 
-/** CPU time (ms) a thread of this process has used, or -1 if unknown. Exact (ns, from
- *  schedstat) where the kernel has CONFIG_SCHED_INFO, else in 10 ms ticks from stat. */
+/** CPU time (ms) a thread of this process has used, or -1 if unknown (it exited). Exact where
+ *  schedstat exists, else in 10 ms ticks from stat. */
 function threadCpuMs(tid: number): number {
   if (tid <= 0) return -1;
-  if (schedstatWorks !== false) {
-    try {
-      const ss = fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1');
-      const ns = Number(ss.slice(0, ss.indexOf(' ')));
-      if (Number.isFinite(ns)) {
-        schedstatWorks = true;
-        return ns / 1e6;
-      }
-    } catch (e) {
-      // A thread that just exited has no entry; only a missing file for a live thread means
-      // the kernel lacks schedstat.
-      if (schedstatWorks === null && (e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(`/proc/self/task/${tid}`)) schedstatWorks = false;
-      if (schedstatWorks) return -1;
-    }
-  }
   try {
+    if (HAS_SCHEDSTAT) {
+      const ss = fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1');
+      return Number(ss.slice(0, ss.indexOf(' '))) / 1e6;
+    }
     const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
     // Fields after the ")" that ends the command name: state is field 3; utime 14, stime 15.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -139,8 +130,6 @@ function threadCpuMs(tid: number): number {
     return -1;
   }
 }
-/** Smallest CPU use that tells a spinning thread from a starved one: two ticks of the clock. */
-const cpuResolutionMs = (): number => (schedstatWorks ? 1 : CPU_TICK_MS);
 
 export class SupervisorError extends Error {
   constructor(message: string, readonly code: string) {
@@ -165,6 +154,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly opts: Required<SupervisorOptions>;
   private hangTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** handleFailure() calls in progress (stop() waits for them). */
+  private readonly restarting = new Set<Promise<void>>();
   /** Failure-detected -> serving-again times of every restart, ms. */
   readonly recoveryMs: number[] = [];
   readonly stats = {
@@ -224,8 +215,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await Promise.all([...this.restarting]);
     for (const r of this.roles.values()) Topology.closeBell(r);
   }
-  /** handleFailure() calls in progress (stop() waits for them). */
-  private readonly restarting = new Set<Promise<void>>();
 
   // ---------------------------------------------------------------- runtime changes
 
@@ -883,7 +872,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       // A hung actor spins: it burns CPU while its heartbeat stands still. One that simply did
       // not get a CPU (a loaded machine) did not use any; wait for it, up to 10x the limit.
       const cpu = threadCpuMs(tid);
-      const starved = cpu >= 0 && role.stallCpuMs >= 0 && cpu - role.stallCpuMs < Math.max(2 * cpuResolutionMs(), stalled * 0.1);
+      const starved = cpu >= 0 && role.stallCpuMs >= 0 && cpu - role.stallCpuMs < Math.max(2 * CPU_RESOLUTION_MS, stalled * 0.1);
       if (starved && stalled < limit * 10) continue;
       {
         this.stats.hangs++;
