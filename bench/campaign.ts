@@ -35,6 +35,9 @@ export interface Args {
   tcpMbps: number;
   /** Fault kinds to draw from (default: all of KINDS). */
   kinds?: Fault[];
+  /** Stop injecting after this many seconds even if fewer than `faults` were injected (the
+   *  report says how many were); every wait of the wind-down is bounded too, so a run ends. */
+  budgetS?: number;
 }
 
 function parse(argv: string[]): Args {
@@ -44,20 +47,22 @@ function parse(argv: string[]): Args {
     else if (argv[i] === '--seed') a.seed = Number(argv[++i]);
     else if (argv[i] === '--streams') a.streams = Number(argv[++i]);
     else if (argv[i] === '--tcp-mbps') a.tcpMbps = Number(argv[++i]);
+    else if (argv[i] === '--budget-s') a.budgetS = Number(argv[++i]);
     else if (argv[i] === '--kinds') {
       const ks = String(argv[++i]).split(',');
       for (const k of ks) if (!(KINDS as string[]).includes(k)) throw new Error(`--kinds: unknown fault kind "${k}" (kinds: ${KINDS.join(', ')})`);
       a.kinds = ks as Fault[];
-    }    else if (argv[i] === '--peer') {
+    } else if (argv[i] === '--peer') {
       const p = argv[++i];
       if (p !== 'stack' && p !== 'linux' && p !== 'both') throw new Error(`--peer must be "stack", "linux" or "both" (got ${p})`);
       a.peer = p;
-    } else throw new Error(`unknown argument ${argv[i]} (use --faults N --seed S --peer stack|linux|both --streams K --tcp-mbps M --kinds k1,k2)`);
+    } else throw new Error(`unknown argument ${argv[i]} (use --faults N --seed S --peer stack|linux|both --streams K --tcp-mbps M --kinds k1,k2 --budget-s T)`);
   }
   if (!Number.isInteger(a.faults) || a.faults < 0) throw new Error('--faults must be a non-negative integer (0: traffic only, a baseline)');
   if (!Number.isInteger(a.seed)) throw new Error('--seed must be an integer');
   if (!Number.isInteger(a.streams) || a.streams < 1 || a.streams > 50) throw new Error('--streams must be 1..50');
   if (!Number.isFinite(a.tcpMbps) || a.tcpMbps < 0) throw new Error('--tcp-mbps must be >= 0 (0: unpaced)');
+  if (a.budgetS !== undefined && !(a.budgetS > 0)) throw new Error('--budget-s must be > 0 seconds');
   return a;
 }
 
@@ -75,6 +80,11 @@ const sumCounts = (...ms: Array<Record<string, number> | undefined>): Record<str
   return out;
 };
 const round = (x: number): number => Math.round(x * 10) / 10;
+/** Whether `p` settled within `ms` (its result is not needed). */
+const within = (p: Promise<unknown>, ms: number): Promise<boolean> => {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)))]).finally(() => clearTimeout(t));
+};
 
 // The hang detector runs at 60 ms here (the default is 80): the target is detection within 100 ms.
 // Actor heaps are capped at 64 MiB (default 256): an injected oom then fills its heap in a
@@ -83,6 +93,9 @@ const round = (x: number): number => Math.round(x * 10) / 10;
 // policy pauses 5..100 ms before the 3rd..6th restart of a role within 5 s, and this campaign
 // hits every actor every few seconds). The report gives recovery with and without any back-off.
 const SUP = { spares: 2, hangTimeoutMs: 60, maxOldGenerationSizeMb: 64, restart: { backoffMs: [0] } };
+/** A TCP stream that has not ended this long after it was told to is stalled (a connection the
+ *  faults broke without an error): it is reported, with every stack's connection dump. */
+const STALL_MS = 30_000;
 
 /** One far end of the traffic: another Stack in this process, or the Linux peer process. */
 interface Far {
@@ -92,8 +105,9 @@ interface Far {
   /** Stacks of this far end to inject faults into (besides the near stack). */
   stacks: Stack[];
   start(): Promise<void>;
-  /** Ends the far side's streams, waits for ours to end there, returns its stats. */
-  stop(expectIn: number): Promise<TrafficStats>;
+  /** Ends the far side's streams, waits (bounded) for ours to end there, returns its stats.
+   *  `onStall` runs when a far stream has not ended in time, before it is destroyed. */
+  stop(expectIn: number, onStall: () => Promise<void>): Promise<TrafficStats>;
   close(): Promise<void>;
 }
 
@@ -117,9 +131,9 @@ async function stackFar(a: Stack, args: Args): Promise<Far> {
     farAddr: '192.0.2.2',
     stacks: [b],
     start: () => tb.start('192.0.2.2', '192.0.2.1', args.streams, 100),
-    async stop(expectIn) {
-      await tb.stop();
-      await tb.inboundDone(expectIn, 60_000);
+    async stop(expectIn, onStall) {
+      await tb.stop(STALL_MS, onStall);
+      await tb.inboundDone(expectIn, STALL_MS);
       return tb.s;
     },
     async close() {
@@ -159,9 +173,16 @@ async function linuxFar(ns: Netns, dev: string, args: Args): Promise<Far> {
     farAddr: '198.51.100.2',
     stacks: [],
     start: async () => void peer.stdin!.write('start\n'),
-    async stop(expectIn) {
+    async stop(expectIn, onStall) {
+      // The peer bounds its own waits (30 s for its streams to end, 5 s for our dump, 30 s for
+      // ours to arrive): see bench/traffic-peer.ts.
+      const onLine = (d: Buffer): void => {
+        if (/^stalled$/m.test(d.toString())) void onStall().finally(() => peer.stdin!.write('dumped\n'));
+      };
+      peer.stdout!.on('data', onLine);
       peer.stdin!.write(`stop ${expectIn}\n`);
-      const code = await waitExit(peer, 90_000);
+      const code = await waitExit(peer, 75_000);
+      peer.stdout!.off('data', onLine);
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (code !== 0 || !line) throw new Error(`Linux peer failed (exit ${code}): ${err.trim().slice(-500)}`);
       return JSON.parse(line) as TrafficStats;
@@ -258,7 +279,10 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
   const faultLog: Array<{ at: number; target: string; kind: string }> = [];
   const t0 = performance.now();
   const kinds = args.kinds?.length ? args.kinds : KINDS;
-  for (let f = 0; f < args.faults; f++) {
+  const budgetEnd = args.budgetS ? t0 + args.budgetS * 1000 : Infinity;
+  let injected = 0;
+  let sparesNotReady = 0;
+  for (let f = 0; f < args.faults && performance.now() < budgetEnd; f++, injected++) {
     const s = stacks[rnd.u32() % stacks.length];
     const kind = kinds[rnd.u32() % kinds.length];
     const logEntry = { at: Date.now(), target: s.name, kind };
@@ -320,7 +344,9 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
       s.off('exited', onExit);
       s.off('restarted', onRestarted);
       expecting = null;
-      await s.supervisor.sparesReady();
+      // The next fault is measured from a full spare pool (bounded: a pool that does not refill
+      // is counted, and the run goes on).
+      if (!(await within(s.supervisor.sparesReady(), 10_000))) sparesNotReady++;
     }
     (msByKind[kind] ??= []).push(performance.now() - tk);
     if ((f + 1) % 100 === 0) process.stderr.write(`\r${f + 1}/${args.faults} faults, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
@@ -332,6 +358,7 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
   const side = (me: TrafficStats, other: TrafficStats): Record<string, unknown> => ({
     tcpStreamsSent: Object.keys(me.tcpOut.bytes).length,
     tcpStreamsEnded: me.tcpOut.ended,
+    tcpStreamsStalled: me.tcpOut.stalled,
     tcpBytesSent: Object.values(me.tcpOut.bytes).reduce((x, y) => x + y, 0),
     tcpBytesCheckedAtPeer: Object.entries(other.tcpIn.bytes).filter(([k]) => k in me.tcpOut.bytes).reduce((x, [, y]) => x + y, 0),
     tcpMissingBytes: missingBytes(me.tcpOut.bytes, other.tcpIn.bytes),
@@ -350,37 +377,51 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
   let tcpLost = 0;
   let corrupted = 0;
   let missing = 0;
-  for (const { far, near } of pairs) {
-    log(`${far.label}: stopping near senders`);
-    const diag = setInterval(() => log(`near out ${JSON.stringify(near.state)} ${JSON.stringify(near.s.tcpOut)} in ${JSON.stringify(near.s.tcpIn)}`), 5000);
-    await near.stop();
-    log('near senders stopped; stopping far');
-    const farStats = await far.stop(args.streams);
-    clearInterval(diag);
-    await near.inboundDone(args.streams, 60_000);
+  // Every stack's connections at the moment a stream is found stalled, before it is destroyed.
+  const stallDumps: Array<{ when: string; dumps: Record<string, unknown> }> = [];
+  const dumpAll = async (when: string): Promise<void> => {
+    const dumps: Record<string, unknown> = {};
+    for (const s of stacks) dumps[s.name] = await s.control('tcp', 'dump').catch((e: Error) => `dump failed: ${e.message}`);
+    stallDumps.push({ when, dumps });
+    log(`stall (${when}): ${JSON.stringify(dumps).slice(0, 4000)}`);
+  };
+  // The pairs wind down together, every wait bounded (STALL_MS each step; the Linux peer bounds
+  // its own), so a stalled connection is reported rather than waited for.
+  log('stopping near senders');
+  await Promise.all(pairs.map(({ far, near }) => near.stop(STALL_MS, () => dumpAll(`${far.label}: stack's stream to the peer`))));
+  log('near senders stopped; stopping far');
+  const farStats = await Promise.all(pairs.map(({ far }) => far.stop(args.streams, () => dumpAll(`${far.label}: peer's stream to the stack`))));
+  await Promise.all(pairs.map(({ near }) => near.inboundDone(args.streams, STALL_MS)));
+  // Let the last echoes arrive (bounded).
+  const deadline = performance.now() + 2000;
+  while (pairs.some(({ near }) => near.s.udp.intactBack < near.s.udp.sent) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  let stalled = 0;
+  pairs.forEach(({ far, near }, i) => {
     const nearStats = near.s;
-    // Let the last echoes arrive (bounded).
-    const deadline = performance.now() + 2000;
-    while (nearStats.udp.intactBack < nearStats.udp.sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    tcpLost += nearStats.tcpOut.errors + farStats.tcpOut.errors + nearStats.tcpIn.errors + farStats.tcpIn.errors;
-    for (const t of [nearStats, farStats]) corrupted += t.tcpIn.corruptBytes + t.udp.corruptDelivered + t.udpEcho.corruptDelivered;
-    missing += missingBytes(nearStats.tcpOut.bytes, farStats.tcpIn.bytes) + missingBytes(farStats.tcpOut.bytes, nearStats.tcpIn.bytes);
-    traffics.push({ peer: far.label, stackToPeer: side(nearStats, farStats), peerToStack: side(farStats, nearStats) });
+    const fs = farStats[i];
+    stalled += Object.keys(nearStats.tcpOut.stalled).length + Object.keys(fs.tcpOut.stalled).length;
+    tcpLost += nearStats.tcpOut.errors + fs.tcpOut.errors + nearStats.tcpIn.errors + fs.tcpIn.errors;
+    for (const t of [nearStats, fs]) corrupted += t.tcpIn.corruptBytes + t.udp.corruptDelivered + t.udpEcho.corruptDelivered;
+    missing += missingBytes(nearStats.tcpOut.bytes, fs.tcpIn.bytes) + missingBytes(fs.tcpOut.bytes, nearStats.tcpIn.bytes);
+    traffics.push({ peer: far.label, stackToPeer: side(nearStats, fs), peerToStack: side(fs, nearStats) });
     // Any wrong byte, with the faults of the 3 s before it: where to start looking.
-    for (const [where, st] of [[`${far.label}: at the peer`, farStats], [`${far.label}: at the stack`, nearStats]] as const) {
+    for (const [where, st] of [[`${far.label}: at the peer`, fs], [`${far.label}: at the stack`, nearStats]] as const) {
       for (const c of st.tcpIn.firstCorrupt ?? []) {
         corruptions.push({ where, ...c, faultsBefore: faultLog.filter((x) => x.at <= c.at && x.at > c.at - 3000).map((x) => `${x.at - c.at} ms ${x.target} ${x.kind}`) });
       }
     }
     near.close();
-  }
+  });
   const report = {
     peers: fars.map((f) => f.label),
     seed: args.seed,
     streamsEachWay: args.streams,
     tcpPacingMbpsPerStream: args.tcpMbps || 'unpaced',
     actorsUnderFault: stacks.flatMap((s) => s.supervisor.actorNames().map((n) => `${s.name}/${n}`)),
-    faultsInjected: args.faults,
+    faultsPlanned: args.faults,
+    faultsInjected: injected,
+    faultBudgetS: args.budgetS,
+    sparesNotReady,
     byKind,
     meanMsPerFaultByKind: Object.fromEntries(Object.entries(msByKind).map(([k, v]) => [k, round(v.reduce((x, y) => x + y, 0) / v.length)])),
     ringFaultsApplied: ringApplied,
@@ -399,6 +440,9 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     restartsWithPolicyBackoff: { n: backoffs.length, meanMs: round(backoffs.reduce((x, y) => x + y, 0) / (backoffs.length || 1)) },
     faultToServingMs: { p50: round(pct(faultToServing, 0.5)), p99: round(pct(faultToServing, 0.99)) },
     tcpConnectionsLost: tcpLost,
+    /** Streams that neither ended nor failed within STALL_MS of being told to end. */
+    tcpStreamsStalled: stalled,
+    stallDumps,
     corruptedBytesDelivered: corrupted,
     tcpMissingBytes: missing,
     traffic: traffics,

@@ -2,7 +2,8 @@
 // network namespace (`ip netns exec NS node dist/bench/traffic-peer.js LOCAL PEER STREAMS`), it
 // runs bench/traffic.ts on Node's own net/dgram, i.e. on the Linux kernel's TCP/IP.
 // Protocol on stdio: prints "ready" once serving; reads "start" (begin sending to PEER), then
-// "stop" (end the streams, wait for PEER's streams to end), and prints one JSON line of stats.
+// "stop N" (end the streams, wait for PEER's N streams to end), and prints one JSON line of stats
+// ("stalled" first if a stream of its own did not end in time; it then waits for "dumped").
 
 import * as net from 'node:net';
 import * as dgram from 'node:dgram';
@@ -26,8 +27,16 @@ async function main(): Promise<void> {
     if (line === 'start') await t.start(local, peer, streams, 100);
     else if (line.startsWith('stop')) {
       const expectIn = Number(line.split(' ')[1] ?? 0);
-      await t.stop();
-      await t.inboundDone(expectIn, 60_000);
+      // A stream that does not end in 30 s is stalled: say so, and give the campaign up to 5 s
+      // to dump its side of the connections ("dumped") before this side destroys them.
+      await t.stop(30_000, async () => {
+        console.log('stalled');
+        await new Promise<void>((res) => {
+          const t2 = setTimeout(res, 5000);
+          rl.on('line', (l) => l === 'dumped' && (clearTimeout(t2), res()));
+        });
+      });
+      await t.inboundDone(expectIn, 30_000);
       console.log(JSON.stringify(t.s));
       t.close();
       break;

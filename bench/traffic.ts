@@ -61,7 +61,14 @@ export interface TrafficStats {
     /** The first wrong bytes seen (stream, position, value, expected, Date.now()). */
     firstCorrupt: Array<{ stream: number; pos: number; got: number; want: number; at: number }>;
   };
-  tcpOut: { bytes: Record<string, number>; ended: number; errors: number; errorCodes: string[] };
+  tcpOut: {
+    bytes: Record<string, number>;
+    ended: number;
+    errors: number;
+    errorCodes: string[];
+    /** Streams that neither ended nor failed within stop()'s bound (stream id -> phase then). */
+    stalled: Record<string, string>;
+  };
   udp: { sent: number; intactBack: number; corruptDelivered: number; socketErrors: number; errorCodes: Record<string, number> };
   udpEcho: { echoed: number; corruptDelivered: number; socketErrors: number; errorCodes: Record<string, number> };
 }
@@ -79,7 +86,7 @@ function countError(to: { socketErrors: number; errorCodes: Record<string, numbe
 export class CheckedTraffic {
   readonly s: TrafficStats = {
     tcpIn: { bytes: {}, completed: 0, errors: 0, corruptBytes: 0, firstCorrupt: [] },
-    tcpOut: { bytes: {}, ended: 0, errors: 0, errorCodes: [] },
+    tcpOut: { bytes: {}, ended: 0, errors: 0, errorCodes: [], stalled: {} },
     udp: { sent: 0, intactBack: 0, corruptDelivered: 0, socketErrors: 0, errorCodes: {} },
     udpEcho: { echoed: 0, corruptDelivered: 0, socketErrors: 0, errorCodes: {} },
   };
@@ -88,6 +95,8 @@ export class CheckedTraffic {
   private client: UdpLike | null = null;
   private sending = false;
   private senders: Promise<void>[] = [];
+  /** Outbound stream id -> its socket until it has closed (destroyed if stop() gives up on it). */
+  private readonly outbound = new Map<number, SockLike>();
   private pump: Promise<void> | null = null;
   private readonly inbound = new Set<SockLike>();
   /** Each outbound stream's phase (for diagnostics). */
@@ -132,7 +141,7 @@ export class CheckedTraffic {
       });
     });
     this.server.on('error', () => undefined);
-    await new Promise<void>((res) => this.server!.listen(TCP_PORT, host, () => res()));
+    await settled(`TCP listen on ${host}:${TCP_PORT}`, this.server, (res) => this.server!.listen(TCP_PORT, host, res));
     const e = this.s.udpEcho;
     const echo = (this.echo = this.dgram.createSocket('udp4'));
     echo.on('error', (err: Error & { code?: string }) => countError(e, err));
@@ -141,7 +150,7 @@ export class CheckedTraffic {
       e.echoed++;
       echo.send(m, r.port, r.address);
     });
-    await new Promise<void>((res) => echo.bind(UDP_PORT, host, () => res()));
+    await settled(`UDP bind to ${host}:${UDP_PORT}`, echo, (res) => echo.bind(UDP_PORT, host, res));
   }
 
   /** Starts `streams` TCP streams (ids firstId..) and a UDP datagram pump to `peer`. */
@@ -151,7 +160,7 @@ export class CheckedTraffic {
     const client = (this.client = this.dgram.createSocket('udp4'));
     client.on('error', (err: Error & { code?: string }) => countError(u, err));
     client.on('message', (m: Buffer) => (intact(m) ? u.intactBack++ : u.corruptDelivered++));
-    await new Promise<void>((res) => client.bind(0, local, () => res()));
+    await settled(`UDP bind to ${local}`, client, (res) => client.bind(0, local, res));
     this.pump = (async () => {
       while (this.sending) {
         for (let i = 0; i < 16; i++) {
@@ -167,7 +176,10 @@ export class CheckedTraffic {
   private async sendStream(k: number, peer: string): Promise<void> {
     const o = this.s.tcpOut;
     const s = this.net.connect(TCP_PORT, peer);
+    this.outbound.set(k, s);
     let lost = false;
+    let closed = false;
+    s.once('close', () => (closed = true));
     s.on('error', (e: Error & { code?: string }) => {
       lost = true;
       o.errors++;
@@ -176,8 +188,12 @@ export class CheckedTraffic {
     const connected = await new Promise<boolean>((res) => {
       s.once('connect', () => res(true));
       s.once('error', () => res(false));
+      s.once('close', () => res(false));
     });
-    if (!connected) return;
+    if (!connected) {
+      this.outbound.delete(k);
+      return;
+    }
     this.state[k] = 'sending';
     s.write(Buffer.from([k]));
     let pos = 0;
@@ -194,22 +210,39 @@ export class CheckedTraffic {
       o.bytes[k] = pos;
       if (!s.write(chunk)) await waitDrain(s);
     }
-    if (lost) return;
+    if (lost || !this.outbound.has(k)) return; // failed, or given up on by stop()
     this.state[k] = 'ending';
     await new Promise<void>((r) => {
+      if (closed) return r();
       s.once('close', () => r());
       s.resume(); // the receiver's FIN is an 'end' only once the readable side is consumed
       s.end();
     });
+    if (!this.outbound.has(k)) return;
     this.state[k] = 'closed';
+    this.outbound.delete(k);
     o.ended++;
   }
 
-  /** Stops sending: ends every stream (waits until each has closed) and the UDP pump. */
-  async stop(): Promise<void> {
+  /** Stops sending: ends every stream (waits until each has closed, at most `timeoutMs`) and the
+   *  UDP pump. A stream still open then is a stalled connection: it is recorded in
+   *  `s.tcpOut.stalled` with the phase it was in, and destroyed (after `beforeGivingUp`).
+   *  Returns false if any stalled. */
+  async stop(timeoutMs = 60_000, beforeGivingUp?: () => Promise<void>): Promise<boolean> {
     this.sending = false;
     await this.pump;
-    await Promise.all(this.senders);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    const done = await Promise.race([Promise.all(this.senders).then(() => true as const), expired]);
+    clearTimeout(timer);
+    if (done) return true;
+    await beforeGivingUp?.().catch(() => undefined); // e.g. dump the connections for diagnosis
+    for (const [k, sock] of this.outbound) {
+      this.s.tcpOut.stalled[k] = this.state[k] ?? 'connecting';
+      sock.destroy();
+    }
+    this.outbound.clear();
+    return false;
   }
 
   /** Waits (bounded) until `expected` inbound streams have ended or failed. */
@@ -226,6 +259,24 @@ export class CheckedTraffic {
     this.echo?.close();
     this.client?.close();
   }
+}
+
+/** Runs `start` (a listen or bind taking a callback) and resolves when it calls back; rejects on
+ *  the emitter's first 'error' or after 10 s, naming `what`. */
+function settled(what: string, em: { once?(ev: string, f: (e: Error) => void): unknown; on(ev: string, f: (e: Error) => void): unknown }, start: (res: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let done = false;
+    const t = setTimeout(() => finish(new Error(`${what}: no answer in 10 s`)), 10_000);
+    const finish = (e?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(t);
+      if (e) reject(new Error(`${what}: ${e.message}`));
+      else resolve();
+    };
+    (em.once ?? em.on).call(em, 'error', (e: Error) => finish(e));
+    start(() => finish());
+  });
 }
 
 /** Resolves on 'drain' or 'close', whichever comes first, and removes both listeners. */

@@ -14,11 +14,26 @@ type Report = Record<string, unknown> & {
   tcpConnectionsLost: number;
   corruptedBytesDelivered: number;
   tcpMissingBytes: number;
+  tcpStreamsStalled: number;
+  faultsInjected: number;
+  faultsPlanned: number;
   exitsSeen: number;
   traffic: Array<{ peer: string; stackToPeer: Record<string, number>; peerToStack: Record<string, number> }>;
 };
 
+/** Runs the checks; on a failure prints the whole report (stall dumps, unasked exits) first. */
 function check(r: Report, peers: number): void {
+  try {
+    checks(r, peers);
+  } catch (e) {
+    console.log(JSON.stringify(r, null, 1).slice(0, 60_000)); // eslint-disable-line no-console
+    throw e;
+  }
+}
+
+function checks(r: Report, peers: number): void {
+  expect(r.faultsInjected, 'faults injected within the budget').to.equal(r.faultsPlanned);
+  expect(r.tcpStreamsStalled, 'TCP streams stalled').to.equal(0);
   expect(r.corruptedBytesDelivered, 'corrupted bytes delivered').to.equal(0);
   expect(r.tcpConnectionsLost, 'TCP connections lost').to.equal(0);
   expect(r.tcpMissingBytes, 'TCP bytes missing').to.equal(0);
@@ -35,16 +50,20 @@ function check(r: Report, peers: number): void {
   }
 }
 
+// Every wait in the campaign is bounded (a fault budget, then 30 s steps to wind down), so a
+// stalled connection fails a check with the stacks' connection dumps instead of a timeout.
+const BUDGET_S = 60;
+
 describe('acceptance: the fault campaign, short', function () {
   this.timeout(240_000);
 
   it('30 faults across two Stacks: nothing corrupted, no connection lost, every hang detected', async () => {
-    const r = (await campaign({ faults: 30, seed: 5, peer: 'stack', streams: 2, tcpMbps: 0 })) as Report;
+    const r = (await campaign({ faults: 30, seed: 5, peer: 'stack', streams: 2, tcpMbps: 0, budgetS: BUDGET_S })) as Report;
     check(r, 1);
   });
 
   it('300 ring-corruption faults applied in transit (bad lengths, flipped bits): every one caught, none delivered', async () => {
-    const r = (await campaign({ faults: 300, seed: 7, peer: 'stack', streams: 2, tcpMbps: 0, kinds: ['corrupt-length', 'corrupt-payload'] })) as Report & {
+    const r = (await campaign({ faults: 300, seed: 7, peer: 'stack', streams: 2, tcpMbps: 0, budgetS: BUDGET_S, kinds: ['corrupt-length', 'corrupt-payload'] })) as Report & {
       ringFaultsApplied: number;
       ringFaultsNotApplied: number;
       ringCorruptRecordsDetected: number;
@@ -66,7 +85,7 @@ describe('acceptance: the fault campaign, short', function () {
       console.log(`      skipped: ${skip}`); // eslint-disable-line no-console
       this.skip();
     }
-    const r = (await campaign({ faults: 30, seed: 6, peer: 'both', streams: 2, tcpMbps: 0 })) as Report;
+    const r = (await campaign({ faults: 30, seed: 6, peer: 'both', streams: 2, tcpMbps: 0, budgetS: BUDGET_S })) as Report;
     check(r, 2);
   });
 });
