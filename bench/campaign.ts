@@ -38,6 +38,9 @@ export interface Args {
   /** Stop injecting after this many seconds even if fewer than `faults` were injected (the
    *  report says how many were); every wait of the wind-down is bounded too, so a run ends. */
   budgetS?: number;
+  /** Filled with the run's last steps ("12.3 s fault 7: hang at a/tcp"), for a caller that
+   *  needs to say where a run is (a test about to time out). */
+  progress?: string[];
 }
 
 function parse(argv: string[]): Args {
@@ -71,8 +74,13 @@ const pct = (xs: number[], p: number): number => {
   const s = xs.slice().sort((x, y) => x - y);
   return s[Math.min(s.length - 1, Math.floor(s.length * p))];
 };
+let progress: { lines: string[]; t0: number } | null = null;
+/** A step of the run: to stderr with SALAMANDER_CAMPAIGN_DEBUG, and to args.progress (last 50). */
 const log = (m: string): void => {
   if (process.env.SALAMANDER_CAMPAIGN_DEBUG) process.stderr.write(`[campaign] ${m}\n`);
+  if (!progress) return;
+  progress.lines.push(`${((performance.now() - progress.t0) / 1000).toFixed(1)} s ${m.slice(0, 300)}`);
+  if (progress.lines.length > 50) progress.lines.splice(0, progress.lines.length - 50);
 };
 const sumCounts = (...ms: Array<Record<string, number> | undefined>): Record<string, number> => {
   const out: Record<string, number> = {};
@@ -96,6 +104,8 @@ const SUP = { spares: 2, hangTimeoutMs: 60, maxOldGenerationSizeMb: 64, restart:
 /** A TCP stream that has not ended this long after it was told to is stalled (a connection the
  *  faults broke without an error): it is reported, with every stack's connection dump. */
 const STALL_MS = 30_000;
+/** Bound on a Stack's stop() at the end (it is not expected to take more than a second). */
+const STOP_MS = 30_000;
 
 /** One far end of the traffic: another Stack in this process, or the Linux peer process. */
 interface Far {
@@ -138,7 +148,7 @@ async function stackFar(a: Stack, args: Args): Promise<Far> {
     },
     async close() {
       tb.close();
-      await b.stop();
+      if (!(await within(b.stop(), STOP_MS))) throw new Error(`stack b did not stop within ${STOP_MS} ms`);
     },
   };
 }
@@ -193,6 +203,7 @@ async function linuxFar(ns: Netns, dev: string, args: Args): Promise<Far> {
 
 export async function campaign(args: Args): Promise<Record<string, unknown>> {
   const rnd = new SeededRandom(args.seed);
+  progress = args.progress ? { lines: args.progress, t0: performance.now() } : null;
   const withStack = args.peer !== 'linux';
   const withLinux = args.peer !== 'stack';
   if (withLinux) {
@@ -206,29 +217,42 @@ export async function campaign(args: Args): Promise<Record<string, unknown>> {
   if (withLinux) links.push({ name: 'tap0', type: 'tap', device: dev, addresses: ['198.51.100.1/24'] });
   const a = new Stack({ name: 'a', links, supervisor: SUP });
   const fars: Far[] = [];
-  const cleanup = async (): Promise<void> => {
-    for (const f of fars.splice(0)) await f.close().catch(() => undefined);
-    await a.stop().catch(() => undefined);
+  /** Stops everything (each step bounded); returns what did not stop. */
+  const cleanup = async (): Promise<string[]> => {
+    const problems: string[] = [];
+    log('cleanup: closing the far ends');
+    for (const f of fars.splice(0)) await f.close().catch((e: Error) => problems.push(`${f.label}: ${e.message}`));
+    log('cleanup: stopping stack a');
+    if (!(await within(a.stop(), STOP_MS))) problems.push(`stack a did not stop within ${STOP_MS} ms`);
     if (withLinux) {
+      log('cleanup: deleting the namespace and the TAP device');
       ns.del();
       delLinkIfAny(dev);
     }
+    log(`cleanup done${problems.length ? `: ${problems.join('; ')}` : ''}`);
+    return problems;
   };
   try {
     if (withLinux) ns.add();
     await a.start();
+    log('stack a started');
     if (withStack) fars.push(await stackFar(a, args));
+    if (withStack) log('stack b started and joined');
     if (withLinux) fars.push(await linuxFar(ns, dev, args));
+    if (withLinux) log('Linux peer ready');
   } catch (e) {
     await cleanup();
     throw e;
   }
+  let report: Record<string, unknown>;
   try {
-    return await run(a, fars, args, rnd);
-  } finally {
+    report = await run(a, fars, args, rnd);
+  } catch (e) {
     // Also after a failure: the namespace and the TAP device are ours to delete.
     await cleanup();
+    throw e;
   }
+  return { ...report, stopProblems: await cleanup() };
 }
 
 async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promise<Record<string, unknown>> {
@@ -286,6 +310,7 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     const s = stacks[rnd.u32() % stacks.length];
     const kind = kinds[rnd.u32() % kinds.length];
     const logEntry = { at: Date.now(), target: s.name, kind };
+    log(`fault ${f + 1}: ${kind} in stack ${s.name}`);
     faultLog.push(logEntry);
     byKind[kind] = (byKind[kind] ?? 0) + 1;
     const tk = performance.now();
@@ -309,6 +334,7 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
       const actors = s.supervisor.actorNames().filter((n) => s.supervisor.actorState(n) === 'running');
       const actor = actors[rnd.u32() % actors.length];
       logEntry.target = `${s.name}/${actor}`;
+      log(`fault ${f + 1}: ${kind} at ${logEntry.target}`);
       const restarted = s.supervisor.waitRestarted(actor, 5000);
       const tf = performance.now();
       let detected: ExitInfo | null = null;
@@ -391,7 +417,9 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
   await Promise.all(pairs.map(({ far, near }) => near.stop(STALL_MS, () => dumpAll(`${far.label}: stack's stream to the peer`))));
   log('near senders stopped; stopping far');
   const farStats = await Promise.all(pairs.map(({ far }) => far.stop(args.streams, () => dumpAll(`${far.label}: peer's stream to the stack`))));
+  log('far ends stopped; waiting for their streams to end here');
   await Promise.all(pairs.map(({ near }) => near.inboundDone(args.streams, STALL_MS)));
+  log('wind-down done');
   // Let the last echoes arrive (bounded).
   const deadline = performance.now() + 2000;
   while (pairs.some(({ near }) => near.s.udp.intactBack < near.s.udp.sent) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -17,6 +17,7 @@ type Report = Record<string, unknown> & {
   tcpStreamsStalled: number;
   faultsInjected: number;
   faultsPlanned: number;
+  stopProblems: string[];
   exitsSeen: number;
   traffic: Array<{ peer: string; stackToPeer: Record<string, number>; peerToStack: Record<string, number> }>;
 };
@@ -32,6 +33,7 @@ function check(r: Report, peers: number): void {
 }
 
 function checks(r: Report, peers: number): void {
+  expect(r.stopProblems, 'stacks stopped at the end').to.deep.equal([]);
   expect(r.faultsInjected, 'faults injected within the budget').to.equal(r.faultsPlanned);
   expect(r.tcpStreamsStalled, 'TCP streams stalled').to.equal(0);
   expect(r.corruptedBytesDelivered, 'corrupted bytes delivered').to.equal(0);
@@ -53,17 +55,33 @@ function checks(r: Report, peers: number): void {
 // Every wait in the campaign is bounded (a fault budget, then 30 s steps to wind down), so a
 // stalled connection fails a check with the stacks' connection dumps instead of a timeout.
 const BUDGET_S = 60;
+const TIMEOUT_MS = 240_000;
+
+/** Runs a campaign; if it is still running shortly before the test's timeout (or throws),
+ *  prints its last steps, so a failure says where it stood. */
+async function runCampaign(args: Omit<Parameters<typeof campaign>[0], 'progress'>): Promise<Report> {
+  const progress: string[] = [];
+  const watchdog = setTimeout(() => console.log(`      campaign still running; its last steps:\n        ${progress.join('\n        ')}`), TIMEOUT_MS - 15_000); // eslint-disable-line no-console
+  try {
+    return (await campaign({ ...args, progress })) as Report;
+  } catch (e) {
+    console.log(`      campaign failed; its last steps:\n        ${progress.join('\n        ')}`); // eslint-disable-line no-console
+    throw e;
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
 
 describe('acceptance: the fault campaign, short', function () {
-  this.timeout(240_000);
+  this.timeout(TIMEOUT_MS);
 
   it('30 faults across two Stacks: nothing corrupted, no connection lost, every hang detected', async () => {
-    const r = (await campaign({ faults: 30, seed: 5, peer: 'stack', streams: 2, tcpMbps: 0, budgetS: BUDGET_S })) as Report;
+    const r = await runCampaign({ faults: 30, seed: 5, peer: 'stack', streams: 2, tcpMbps: 0, budgetS: BUDGET_S });
     check(r, 1);
   });
 
   it('300 ring-corruption faults applied in transit (bad lengths, flipped bits): every one caught, none delivered', async () => {
-    const r = (await campaign({ faults: 300, seed: 7, peer: 'stack', streams: 2, tcpMbps: 0, budgetS: BUDGET_S, kinds: ['corrupt-length', 'corrupt-payload'] })) as Report & {
+    const r = (await runCampaign({ faults: 300, seed: 7, peer: 'stack', streams: 2, tcpMbps: 0, budgetS: BUDGET_S, kinds: ['corrupt-length', 'corrupt-payload'] })) as Report & {
       ringFaultsApplied: number;
       ringFaultsNotApplied: number;
       ringCorruptRecordsDetected: number;
@@ -75,6 +93,8 @@ describe('acceptance: the fault campaign, short', function () {
     expect(r.ringCorruptRecordsDetected).to.be.within(1, r.byKind['corrupt-length']);
     expect(r.corruptedBytesDelivered, 'corrupted bytes delivered').to.equal(0);
     expect(r.tcpConnectionsLost).to.equal(0);
+    expect(r.tcpStreamsStalled).to.equal(0);
+    expect(r.stopProblems).to.deep.equal([]);
     expect(r.tcpMissingBytes).to.equal(0);
     for (const t of r.traffic) for (const dir of [t.stackToPeer, t.peerToStack]) expect(dir.tcpBytesCheckedAtPeer).to.equal(dir.tcpBytesSent);
   });
@@ -85,7 +105,7 @@ describe('acceptance: the fault campaign, short', function () {
       console.log(`      skipped: ${skip}`); // eslint-disable-line no-console
       this.skip();
     }
-    const r = (await campaign({ faults: 30, seed: 6, peer: 'both', streams: 2, tcpMbps: 0, budgetS: BUDGET_S })) as Report;
+    const r = await runCampaign({ faults: 30, seed: 6, peer: 'both', streams: 2, tcpMbps: 0, budgetS: BUDGET_S });
     check(r, 2);
   });
 });
