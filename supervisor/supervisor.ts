@@ -94,8 +94,10 @@ interface Spare {
   worker: Worker;
   heapMb: number;
   booted: Promise<void>;
-  /** Resolves once the spare has warmed up (lab/warmup.ts), or at once if it will not. */
+  /** Resolves once the spare has warmed up (lab/warmup.ts), or at once if it will not; also
+   *  when it adopts a role or exits (it is no longer a spare: nobody may wait on it for ever). */
   warmed: Promise<void>;
+  settleWarm: () => void;
   warmRequested: boolean;
   /** Booted and warm: adopts a role at once. */
   ready: boolean;
@@ -546,6 +548,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       worker, heapMb, adopted: false, warmRequested: warm, ready: false,
       booted: new Promise<void>((res, rej) => ((resolveBoot = res), (rejectBoot = rej))),
       warmed: new Promise<void>((res) => (resolveWarm = res)),
+      settleWarm: () => resolveWarm(),
     };
     spare.booted.catch(() => undefined);
     const onMsg = (m: FromWorker): void => {
@@ -600,6 +603,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       try {
         await spare.booted;
         spare.adopted = true;
+        // Its 'warmed' reply, if a warm-up is still running, will reach the role's handler
+        // (launch() replaces the spare's): settle it now for sparesReady() waiting on it.
+        spare.settleWarm();
         return spare;
       } catch {
         void spare.worker.terminate().catch(() => 0);

@@ -150,6 +150,22 @@ describe('supervisor (threaded)', function () {
     expect(sup.status().actors.every((a) => a.state === 'stopped')).to.equal(true);
   });
 
+  it('sparesReady() settles when a spare it waits for is adopted while still warming up', async () => {
+    // start() boots the pool's spares cold and asks them to warm up once it is done, so right
+    // after it both are warming. A restart then adopts one of them; its 'warmed' reply goes to
+    // the role's handler, and before the fix sparesReady() waited for it for ever (the fault
+    // campaign hung in CI on this).
+    sup = new Supervisor({ spares: 2, hangTimeoutMs: 1000 });
+    await sup.start(chain(1e12));
+    let settled = false;
+    void sup.sparesReady().then(() => (settled = true));
+    const restarted = sup.waitRestarted('relay');
+    await sup.inject('relay', 'exit');
+    await restarted;
+    await waitFor(() => settled, 15000, 'sparesReady() to settle');
+    expect(sup.status().actors.every((a) => a.state === 'running')).to.equal(true);
+  });
+
   it('adds and removes actors at runtime while the others keep flowing', async () => {
     sup = new Supervisor({ spares: 1, hangTimeoutMs: 1000 });
     await sup.start({
