@@ -31,13 +31,24 @@ export class Bell {
   readonly i32: Int32Array;
   readonly seqIndex: number;
   readonly sleepIndex: number;
-  readonly eventfd: number;
+  /** The eventfd written on a ring, or -1. Set to -1 (detachEventfd) before the fd is closed:
+   *  a ring after that must not write the old number, which the process may have reused for
+   *  an unrelated file or socket. */
+  eventfd: number;
 
   constructor(readonly desc: BellDescriptor) {
     this.i32 = new Int32Array(desc.buffer);
     this.seqIndex = desc.index + BellWord.SEQ;
     this.sleepIndex = desc.index + BellWord.SLEEPING;
     this.eventfd = desc.eventfd ?? -1;
+  }
+
+  /** Stops writing the eventfd (returns it, or -1): call before closing it. */
+  detachEventfd(): number {
+    const fd = this.eventfd;
+    this.eventfd = -1;
+    this.desc.eventfd = -1;
+    return fd;
   }
 
   static create(): Bell {

@@ -154,11 +154,12 @@ export class Topology {
   /** Closes a role's bell eventfd. Only once no thread of the role can run any more: a
    *  closed fd number may be reused by the next open(). */
   static closeBell(r: RoleResources): void {
-    const fd = r.bell.desc.eventfd;
-    if (fd !== undefined && fd >= 0) {
+    // Detach first: every later ring of this Bell (the supervisor's pokes, a comlink proxy
+    // released by the garbage collector long after stop()) must not write the closed number.
+    const fd = r.bell.detachEventfd();
+    if (fd >= 0) {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       (require('./eventfd') as typeof import('./eventfd')).closeEventfd(fd);
-      r.bell.desc.eventfd = -1;
     }
   }
 

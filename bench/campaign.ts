@@ -262,10 +262,11 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     await near.start(far.nearAddr, far.farAddr, args.streams, 0);
     await far.start();
   }
-  log('traffic started');
-
   // Faults.
   const stacks = [a, ...fars.flatMap((f) => f.stacks)];
+  /** Restarts during the setup (none expected: a failing actor before the first fault). */
+  const restartsBeforeFaults = stacks.reduce((n, s) => n + s.supervisor.stats.restarted + s.supervisor.stats.exited, 0);
+  log(`traffic started; exits and restarts before the faults: ${restartsBeforeFaults}`);
   const byKind: Record<string, number> = {};
   const msByKind: Record<string, number[]> = {};
   /** Failure detected (exit seen) -> restarted actor serving. */
@@ -455,6 +456,7 @@ async function run(a: Stack, fars: Far[], args: Args, rnd: SeededRandom): Promis
     ringFaultsApplied: ringApplied,
     ringFaultsNotApplied: ringNoop,
     restarts: stacks.reduce((n, s) => n + s.supervisor.stats.restarted, 0),
+    exitsAndRestartsBeforeFaults: restartsBeforeFaults,
     escalations,
     exitsSeen: exits.length,
     /** Exits no fault asked for: false hang verdicts on a loaded machine, or real crashes. */

@@ -686,7 +686,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return {
       postMessage: (msg: unknown, transfer?: any[]) => { // eslint-disable-line @typescript-eslint/no-explicit-any
         ep.postMessage(msg, transfer);
-        this.pokeControl(role);
+        // Only for the live incarnation: comlink also posts here when the garbage collector
+        // frees an old proxy (its RELEASE message), long after that incarnation (or the
+        // whole supervisor) is gone.
+        if (role.controlPort === port) this.pokeControl(role);
       },
       addEventListener: ep.addEventListener.bind(ep),
       removeEventListener: ep.removeEventListener.bind(ep),

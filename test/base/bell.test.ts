@@ -5,6 +5,8 @@ import { expect } from 'chai';
 import { Worker } from 'worker_threads';
 import { Bell, BellDescriptor, setEventfdWriter } from '../../base/bell';
 import { BellWord } from '../../base/layout';
+import { Topology, RoleResources } from '../../base/topology';
+import { createEventfd, eventfdDrain, closeEventfd } from '../../base/eventfd';
 
 const seqOf = (b: Bell): number => Atomics.load(b.i32, b.seqIndex);
 
@@ -240,6 +242,30 @@ describe('base/bell', () => {
     } finally {
       // Restore: the real writer if base/eventfd is loaded, else none (it installs itself lazily).
       setEventfdWriter((real?.eventfdWrite ?? null) as unknown as (fd: number) => void);
+    }
+  });
+
+  it('a role bell whose eventfd was closed never writes that number again, even once it is reused', () => {
+    // The iperf3 flake of docs/next.md: after a Stack with a TAP link stopped, the garbage
+    // collector freed a comlink proxy of its NIC role; comlink posted RELEASE, the supervisor's
+    // endpoint rang the role's bell, and the bell wrote 8 bytes (01 00 ...) to the closed
+    // eventfd's number, by then an unrelated socket of the process.
+    const fd = createEventfd();
+    const r = { bell: new Bell({ buffer: new SharedArrayBuffer(8), index: 0, eventfd: fd }) } as unknown as RoleResources;
+    Topology.closeBell(r);
+    expect(r.bell.eventfd).to.equal(-1);
+    expect(r.bell.desc.eventfd).to.equal(-1);
+    // Open eventfds until one gets the closed number (the lowest free one, unless another
+    // thread took it first), keeping the others open meanwhile.
+    const opened: number[] = [];
+    try {
+      for (let i = 0; i < 64 && !opened.includes(fd); i++) opened.push(createEventfd());
+      expect(opened, 'the closed number was reused').to.include(fd);
+      r.bell.ringAlways();
+      expect(eventfdDrain(fd), 'bytes written to the reused number').to.equal(0);
+      Topology.closeBell(r); // twice: nothing to close
+    } finally {
+      for (const o of opened) closeEventfd(o);
     }
   });
 });

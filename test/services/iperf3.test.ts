@@ -46,8 +46,11 @@ describe('services: iperf3 server with the real iperf3 client', function () {
   }
 
   it('TCP: iperf3 -t 2', async () => {
-    // Diagnosis of a rare failure (docs/next.md): as root, capture what the server's port sends
-    // (control bytes and ACKs only: the data flows the other way) and print it on failure.
+    // A rare failure in full-suite runs ("received an unknown control message") was 8 stray
+    // bytes (01 00 ...) that a stopped Stack's bell wrote, long after stop(), to its closed
+    // eventfd's number, reused by this server's control socket (fixed in base/bell.ts and the
+    // supervisor's endpoint; docs/next.md). As root, the server port's PSH segments are still
+    // captured and printed on a failure, should any other stray writer appear.
     const pcap = `/tmp/salamander-iperf3-${process.pid}.pcap`;
     const dump = process.getuid?.() === 0 && hasCommand('tcpdump') ? spawn('tcpdump', ['-i', 'lo', '-U', '-s', '200', '-w', pcap, `tcp src port ${svc.port} and tcp[tcpflags] & tcp-push != 0`], { stdio: ['ignore', 'ignore', 'pipe'] }) : null;
     dump?.stderr!.on('error', () => undefined);
@@ -73,12 +76,7 @@ describe('services: iperf3 server with the real iperf3 client', function () {
       console.log(`      bytes the server's port sent (PSH segments):\n${r.stdout.slice(0, 4000)}`); // eslint-disable-line no-console
     }
     if (dump) await runCommand('rm', ['-f', pcap], 5000);
-    if (rep.error === 'received an unknown control message') {
-      // Seen twice in full-suite runs on a saturated machine, never alone (docs/next.md): log
-      // what the server saw and try once more, so the cause can be found from CI logs.
-      console.log(`      iperf3 client: "${rep.error}"; server summary: ${JSON.stringify(summaries[summaries.length - 1])}; retrying once`); // eslint-disable-line no-console
-      rep = await iperf(['-t', '2']);
-    }
+    if (rep.error) console.log(`      iperf3 client: "${rep.error}"; server summary: ${JSON.stringify(summaries[summaries.length - 1])}`); // eslint-disable-line no-console
     expect(rep.error).to.equal(undefined);
     expect(rep.end!.sum_sent!.bytes).to.be.greaterThan(0);
     expect(rep.end!.sum_received!.bytes).to.be.greaterThan(0);
