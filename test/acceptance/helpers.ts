@@ -2,13 +2,16 @@
 // selects the big versions), event helpers, and bounded sleeps.
 
 import type { EventEmitter } from 'node:events';
+import type { Stack } from '../../api/stack';
+import type { FaultKind } from '../../base/types';
+import { once } from '../util';
 
 /** True when the big versions were asked for (ACCEPTANCE_FULL=1). */
 export const FULL = process.env.ACCEPTANCE_FULL === '1' || process.env.ACCEPTANCE_FULL === 'true';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export { once } from '../util';
+export { once };
 
 /** Fisher-Yates shuffle with Math.random (the kill schedule is meant to vary between runs). */
 export function shuffle<T>(a: T[]): T[] {
@@ -26,4 +29,42 @@ export function mib(n: number): string {
 export function log(msg: string): void {
   // eslint-disable-next-line no-console
   console.log(`      ${msg}`);
+}
+
+/** A one-shot gate: a server holds back the end of a transfer until the kill schedule is done,
+ *  so the transfer cannot finish before every kill was made, however fast the machine is (a
+ *  client-side rate limit alone left this to timing: curl finished a 32 MiB --limit-rate 3M
+ *  download in 7.9 s in CI, before the 6th kill). */
+export class Gate {
+  private release!: () => void;
+  private wasOpened = false;
+  readonly opened: Promise<void> = new Promise<void>((r) => (this.release = r));
+
+  get isOpen(): boolean {
+    return this.wasOpened;
+  }
+
+  open(): void {
+    this.wasOpened = true;
+    this.release();
+  }
+}
+
+/** Injects a fault into a role and waits until the actor serves again. On a loaded machine the
+ *  hang detector may restart the actor on its own just before: then it waits for that restart
+ *  and injects again (ERR_ACTOR_NOT_RUNNING), so every call makes exactly one injected kill. */
+export async function injectAndWait(stack: Stack, role: string, kind: FaultKind, timeoutMs = 60000): Promise<void> {
+  for (;;) {
+    if (stack.supervisor.actorState(role) !== 'running') await stack.supervisor.waitRestarted(role, timeoutMs);
+    const restarted = once(stack as never, 'restarted', timeoutMs, (e: { name: string }) => e.name === role);
+    try {
+      await stack.inject(role, kind);
+    } catch (e) {
+      restarted.catch(() => undefined);
+      if ((e as { code?: string }).code === 'ERR_ACTOR_NOT_RUNNING') continue;
+      throw e;
+    }
+    await restarted;
+    return;
+  }
 }

@@ -14,8 +14,10 @@
 //    SHA-256 checked both ways;
 //  - the same three with loss 1%, reorder 1% and duplicate 1% on Salamander's TAP link (both
 //    directions): still intact;
-//  - curl downloads 32 MiB (rate-limited by curl so the download spans the kills) while the
-//    TCP actor is killed >= 6 times with every kind: curl exits 0 and the SHA-256 matches.
+//  - curl downloads 32 MiB (rate-limited by curl, so the kills fall while data flows; the test's
+//    server holds back the last 1 MiB until the kills are done, so the download spans them on
+//    any machine) while the TCP actor is killed >= 6 times with every kind: curl exits 0 and the
+//    SHA-256 matches.
 //
 // Sizes: default curl 16 MiB, nc 4 MiB, python 16 MiB each way, crash download 32 MiB with
 // >= 6 kills; ACCEPTANCE_FULL=1: curl 256 MiB, nc 64 MiB, python 64 MiB each way, crash download
@@ -27,19 +29,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import * as http from 'node:http';
 import { Stack } from '../../api/stack';
 import type { Socket } from '../../api/net';
+import { serveHttp } from '../../api/http';
 import { FAULT_KINDS, type FaultKind } from '../../base/types';
 import { parseServe, patternChunk, serveAll, type DgramLike, type NetLike, type RunningService } from '../../services';
 import { delLinkIfAny, hasTool, must, run, tapTestsSkipReason, uniq, waitExit } from '../nic/netns';
-import { FULL, log, mib, once, sleep } from './helpers';
+import { FULL, Gate, injectAndWait, log, mib, once, sleep } from './helpers';
 
 const CURL_BYTES = FULL ? 256 << 20 : 16 << 20;
 const NC_BYTES = FULL ? 64 << 20 : 4 << 20;
 const PY_BYTES = FULL ? 64 << 20 : 16 << 20;
 const CRASH_BYTES = FULL ? 128 << 20 : 32 << 20;
 const CRASH_KILLS = FULL ? 15 : 6;
-const CRASH_RATE = FULL ? '8M' : '3M'; // curl --limit-rate: the download outlasts the kills
+const CRASH_RATE = FULL ? '8M' : '3M'; // curl --limit-rate: the kills fall while data flows
+const CRASH_HOLD = 1 << 20; // held back by the server until the kills are done
+const CRASH_PORT = 8081;
 const IMPAIR = { loss: 0.01, reorder: 0.01, duplicate: 0.01 };
 const HASH_PORT = 5000;
 
@@ -206,8 +212,8 @@ describe('acceptance: Salamander TCP against Linux TCP over TAP (root, own names
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const curlBytes = async (n: number, extra: string[] = [], timeoutMs = 300000): Promise<{ code: number | null; sha: string; ms: number; err: string }> => {
-    const cmd = `set -o pipefail; curl -sS --max-time ${Math.floor(timeoutMs / 1000) - 5} ${extra.join(' ')} 'http://192.0.2.2/bytes?n=${n}' | sha256sum`;
+  const curlBytes = async (n: number, extra: string[] = [], timeoutMs = 300000, url = `http://192.0.2.2/bytes?n=${n}`): Promise<{ code: number | null; sha: string; ms: number; err: string }> => {
+    const cmd = `set -o pipefail; curl -sS --max-time ${Math.floor(timeoutMs / 1000) - 5} ${extra.join(' ')} '${url}' | sha256sum`;
     const r = await ns.exec(['bash', '-c', cmd], timeoutMs);
     return { code: r.code, sha: r.out.split(' ')[0], ms: r.ms, err: r.err };
   };
@@ -311,7 +317,25 @@ describe('acceptance: Salamander TCP against Linux TCP over TAP (root, own names
   });
 
   it(`a curl download of ${mib(CRASH_BYTES)} survives >= ${CRASH_KILLS} TCP actor kills`, async () => {
-    const dl = curlBytes(CRASH_BYTES, ['--limit-rate', CRASH_RATE], FULL ? 900000 : 300000);
+    // The test's own HTTP server holds back the download's last CRASH_HOLD bytes until the kills
+    // are done: curl's --limit-rate alone did not make the download outlast them (see Gate).
+    const gate = new Gate();
+    let held = false;
+    const srv = http.createServer((req, res) => {
+      void (async () => {
+        res.writeHead(200, { 'content-length': String(CRASH_BYTES) });
+        for (let off = 0; off < CRASH_BYTES && !res.destroyed; off += 65536) {
+          if (off >= CRASH_BYTES - CRASH_HOLD && !gate.isOpen) {
+            held = true;
+            await gate.opened;
+          }
+          if (!res.write(patternChunk(off, Math.min(65536, CRASH_BYTES - off)))) await once(res, 'drain', 120000).catch(() => undefined);
+        }
+        res.end();
+      })();
+    });
+    await serveHttp(stack!.net, srv, CRASH_PORT, '192.0.2.2');
+    const dl = curlBytes(CRASH_BYTES, ['--limit-rate', CRASH_RATE], FULL ? 900000 : 300000, `http://192.0.2.2:${CRASH_PORT}/`);
     let done = false;
     void dl.then(() => (done = true));
     const kills: { kind: FaultKind; downtimeMs: number }[] = [];
@@ -319,21 +343,23 @@ describe('acceptance: Salamander TCP against Linux TCP over TAP (root, own names
       if (e.name === 'tcp' && kills.length) kills[kills.length - 1].downtimeMs = e.downtimeMs;
     };
     stack!.on('restarted', onRestart);
-    await sleep(1000); // the download under way
-    for (let i = 0; !done && i < CRASH_KILLS * 3; i++) {
-      if (kills.length >= CRASH_KILLS) break;
-      await sleep(300 + Math.random() * 500);
-      if (done) break;
-      const kind = FAULT_KINDS[i % FAULT_KINDS.length];
-      const restarted = once(stack! as never, 'restarted', 60000);
-      kills.push({ kind, downtimeMs: -1 });
-      await stack!.inject('tcp', kind);
-      await restarted;
+    try {
+      await sleep(1000); // the download under way
+      for (let i = 0; !done && kills.length < CRASH_KILLS; i++) {
+        await sleep(300 + Math.random() * 500);
+        if (done) break;
+        const kind = FAULT_KINDS[i % FAULT_KINDS.length];
+        kills.push({ kind, downtimeMs: -1 });
+        await injectAndWait(stack!, 'tcp', kind);
+      }
+    } finally {
+      gate.open();
     }
     const r = await dl;
     stack!.off('restarted', onRestart);
-    log(`crash: curl ${mib(CRASH_BYTES)} (--limit-rate ${CRASH_RATE}) in ${r.ms} ms with ${kills.length} kills ` +
-      `(${kills.map((k) => `${k.kind} ${k.downtimeMs.toFixed(0)} ms`).join(', ')})`);
+    srv.close();
+    log(`crash: curl ${mib(CRASH_BYTES)} (--limit-rate ${CRASH_RATE}, last ${mib(CRASH_HOLD)} held back for the kills: ${held ? 'yes' : 'no, the kills were done first'}) ` +
+      `in ${r.ms} ms with ${kills.length} kills (${kills.map((k) => `${k.kind} ${k.downtimeMs.toFixed(0)} ms`).join(', ')})`);
     expect(r.code, r.err).to.equal(0);
     expect(r.sha).to.equal(bytesSha(CRASH_BYTES));
     expect(kills.length, 'kills while the download ran').to.be.at.least(CRASH_KILLS);
