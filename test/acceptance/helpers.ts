@@ -5,6 +5,7 @@ import type { EventEmitter } from 'node:events';
 import type { Stack } from '../../api/stack';
 import type { FaultKind } from '../../base/types';
 import { once } from '../util';
+export { Gate } from '../util';
 
 /** True when the big versions were asked for (ACCEPTANCE_FULL=1). */
 export const FULL = process.env.ACCEPTANCE_FULL === '1' || process.env.ACCEPTANCE_FULL === 'true';
@@ -29,25 +30,6 @@ export function mib(n: number): string {
 export function log(msg: string): void {
   // eslint-disable-next-line no-console
   console.log(`      ${msg}`);
-}
-
-/** A one-shot gate: a server holds back the end of a transfer until the kill schedule is done,
- *  so the transfer cannot finish before every kill was made, however fast the machine is (a
- *  client-side rate limit alone left this to timing: curl finished a 32 MiB --limit-rate 3M
- *  download in 7.9 s in CI, before the 6th kill). */
-export class Gate {
-  private release!: () => void;
-  private wasOpened = false;
-  readonly opened: Promise<void> = new Promise<void>((r) => (this.release = r));
-
-  get isOpen(): boolean {
-    return this.wasOpened;
-  }
-
-  open(): void {
-    this.wasOpened = true;
-    this.release();
-  }
 }
 
 /** Injects a fault into a role and waits until the actor serves again. On a loaded machine the

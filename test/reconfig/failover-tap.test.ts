@@ -4,10 +4,10 @@
 // address 203.0.113.1/32 on lo (so it survives either interface going down). The Stack reaches
 // 203.0.113.0/24 via 192.0.2.1 (metric 0) or via 198.51.100.1 (metric 10, backup); the kernel
 // reaches 192.0.2.0/24 directly on A or via 198.51.100.2 on B (metric 10, used while A's
-// connected route is gone). curl downloads 32 000 000 bytes from a Node http server on the Stack
-// while (1) the primary cable is "cut" (tap0 down on the Stack, A down in Linux) for 1.5 s and
-// reconnected, then (2) a more specific route via tap1 is added on the Stack for 1 s and removed.
-// The body's SHA-256 must match, frames must have crossed tap1 during both changes, and the TCP
+// connected route is gone). curl downloads at least 32 000 000 bytes from a Node http server on
+// the Stack (which streams until the changes are done, then 1 MiB more) while (1) the primary cable is "cut" (tap0 down on the Stack, A down in Linux) for 1.5 s and
+// reconnected, then (2) a more specific route via tap1 is added on the Stack for 1 s and removed,
+// then (3) Linux's end of tap0 goes down unannounced. The body's SHA-256 must match, frames must have crossed tap1 during both changes, and the TCP
 // actor must count no reset. docs/resilience.md.
 //
 // While the download runs nothing here may block the event loop (the Stack's app side and the
@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { Stack } from '../../api/stack';
 import { serveHttp } from '../../api/http';
 import { Netns, delLinkIfAny, hasTool, quietPipes, run, tapTestsSkipReason, uniq, waitExit } from '../nic/netns';
-import { pattern, sha256 } from '../net/helpers';
+import { Gate, streamUntil } from '../util';
 
 const N = 32_000_000;
 const CLIENT = '203.0.113.1';
@@ -45,7 +45,8 @@ describe('reconfig: a curl download from Linux survives route failover between t
   const u = uniq();
   const devA = `salrca${u}`.slice(0, 15);
   const devB = `salrcb${u}`.slice(0, 15);
-  const body = pattern(N, 23);
+  const gate = new Gate(); // opened after the last change: the download spans them all
+  let sent: Promise<{ bytes: number; sha: string }> | null = null;
   let stack: Stack | null = null;
   let server: http.Server | null = null;
 
@@ -75,14 +76,16 @@ describe('reconfig: a curl download from Linux survives route failover between t
     for (const c of ['all', 'default', devA, devB]) ns.mustExec(['sysctl', '-qw', `net.ipv4.conf.${c}.rp_filter=0`]);
     ns.mustExec(['ip', 'addr', 'add', `${CLIENT}/32`, 'dev', 'lo']);
     ns.mustExec(['ip', 'route', 'add', '192.0.2.0/24', 'via', '198.51.100.2', 'dev', devB, 'metric', '10']);
+    // Streams until the test's changes are done (then 1 MiB more), whatever curl's pace.
     server = http.createServer((req, res) => {
-      res.writeHead(200, { 'content-length': body.length });
-      res.end(body);
+      res.writeHead(200);
+      sent = streamUntil(res, gate, N);
     });
     await serveHttp(stack.net, server, 80, '192.0.2.2');
   });
 
   after(async () => {
+    gate.open();
     server?.closeAllConnections();
     await stack?.stop();
     if (!skip) {
@@ -109,7 +112,7 @@ describe('reconfig: a curl download from Linux survives route failover between t
       (JSON.parse(await ipAsync(['-n', ns.name, '-j', 'route', 'get', '192.0.2.2', 'from', CLIENT])) as Array<{ dev?: string; gateway?: string }>)[0];
     expect(await kernelRoute(), 'kernel route before').to.deep.include({ dev: devA });
 
-    // Rate-limited so the download spans all three changes (~8 s).
+    // Rate-limited so the changes fall while data flows; the server streams until they are done.
     const child = ns.spawn(['sh', '-c', `curl -sS --max-time 150 --limit-rate 4M --interface ${CLIENT} http://192.0.2.2/bytes?n=${N} | sha256sum`]);
     let out = '';
     let err = '';
@@ -185,6 +188,7 @@ describe('reconfig: a curl download from Linux survives route failover between t
     await sleep(700);
     const afterCarrier = txFrames('tap0') - tx0b;
     s.off('link', onLink);
+    gate.open();
     expect(lostSeen, 'carrier events while A was down').to.deep.equal([false]);
     expect(carrier, 'carrier events').to.deep.equal([false, true]);
     expect(carrierFrames, 'frames the Stack sent on tap1 without being told').to.be.greaterThan(100);
@@ -193,10 +197,13 @@ describe('reconfig: a curl download from Linux survives route failover between t
     const code = await exited;
     const ms = Date.now() - t0;
     expect(code, err).to.equal(0);
-    expect(out.split(' ')[0], 'sha256 of the body').to.equal(sha256(body));
+    expect(sent, 'the request reached the server').to.not.equal(null);
+    const body = await sent!;
+    expect(body.bytes).to.be.at.least(N);
+    expect(out.split(' ')[0], 'sha256 of the body').to.equal(body.sha);
     const c = s.supervisor.counters('tcp') as Record<string, number>;
     // Neither a reset received (tcp.reset) nor one sent (tcp.rst-sent), nor an abort for a lost address.
     expect((c['tcp.reset'] ?? 0) + (c['tcp.rst-sent'] ?? 0) + (c['tcp.address-gone-abort'] ?? 0), 'resets').to.equal(0);
-    console.log(`      download ${ms} ms; tap1 frames: ${outageFrames} sent, ${outageAcks} received (outage); tap0: ${backFrames} sent in the 1 s after; tap1: ${routeFrames} sent (route); carrier loss: tap1 ${carrierFrames} sent, tap0 ${afterCarrier} sent in the 0.7 s after`); // eslint-disable-line no-console
+    console.log(`      download of ${body.bytes} bytes ${ms} ms; tap1 frames: ${outageFrames} sent, ${outageAcks} received (outage); tap0: ${backFrames} sent in the 1 s after; tap1: ${routeFrames} sent (route); carrier loss: tap1 ${carrierFrames} sent, tap0 ${afterCarrier} sent in the 0.7 s after`); // eslint-disable-line no-console
   });
 });
